@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package berth's build, tests and benchmarks need.
+# Idempotent; talks to Debian's package registry only.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: error: must run as root (apt-get install)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  # libraries (Boost 1.81 only: the unversioned libboost-*-dev are 1.74 and conflict)
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnftnl-dev libmnl-dev
+  libfmt-dev catch2
+  # programs the tests and benchmarks drive
+  iproute2 iputils-ping nftables procps
+)
+
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"
