@@ -2,6 +2,7 @@
 #include "berth/core/fs.hpp"
 
 #include "berth_catch.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <sys/stat.h>
@@ -9,17 +10,8 @@
 
 using namespace berth::core;
 namespace fs = std::filesystem;
+using berth::test::TempDir;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "berth-fs-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("write_file_atomic replaces content and leaves no temp file", "[fs]") {
   TempDir dir;

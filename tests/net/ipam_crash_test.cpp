@@ -7,6 +7,7 @@
 #include "berth/net/ipam.hpp"
 
 #include "berth_catch.hpp"
+#include "temp_dir.hpp"
 #include <fmt/format.h>
 
 #include <chrono>
@@ -21,17 +22,10 @@
 
 using namespace berth;
 namespace fs = std::filesystem;
+using berth::test::TempDir;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "berth-crash-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 /// Records in `acked` the address each owner was last acknowledged to hold
 /// ("" after a release). The operation in flight when the process died was

@@ -4,6 +4,7 @@
 #include "berth/core/fs.hpp"
 
 #include "berth_catch.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <unistd.h>
@@ -11,16 +12,9 @@
 using namespace berth::net;
 using berth::core::Errc;
 namespace fs = std::filesystem;
+using berth::test::TempDir;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "berth-ipam-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 Subnet S(std::string_view text) { return Subnet::parse(text).value(); }
 IpAddress A(std::string_view text) { return parse_address(text).value(); }
 }  // namespace
