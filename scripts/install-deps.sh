@@ -19,7 +19,9 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnftnl-dev libmnl-dev
   libfmt-dev catch2
   # programs the tests and benchmarks drive
-  iproute2 iputils-ping nftables procps
+  iproute2 iputils-ping nftables iptables procps socat
+  # peers of the network backend tests and benchmarks
+  containernetworking-plugins netavark
 )
 
 apt-get update -q
