@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +114,27 @@ Result<Output> run(const Command& cmd) {
   asio::readable_pipe err(ctx);
   auto proc = launch(ctx, cmd, *exe, bp::process_stdio{in, out, err});
   if (!proc) return proc.error();
+
+  // A child that exits without reading its stdin would kill us with SIGPIPE
+  // on the write. Block it in this thread (the child, already forked, keeps
+  // the normal mask) and swallow a pending one afterwards.
+  struct SigpipeGuard {
+    sigset_t pipe{}, old{};
+    SigpipeGuard() {
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    }
+    ~SigpipeGuard() {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE)) {
+        timespec zero{0, 0};
+        sigtimedwait(&pipe, nullptr, &zero);
+      }
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+  } sigpipe_guard;
 
   Output result;
   std::array<char, 8192> out_buf{}, err_buf{};

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/bridge.h>
@@ -293,6 +294,11 @@ Result<void> Links::create_veth(std::string_view name, const VethPeer& peer, con
   rtnl_link_set_name(p.get(), peer.name.c_str());
   if (peer.mtu) rtnl_link_set_mtu(p.get(), peer.mtu);
   else if (settings.mtu) rtnl_link_set_mtu(p.get(), settings.mtu);
+  if (!peer.mac.empty()) {
+    auto mac = parse_mac(peer.mac);
+    if (!mac) return std::move(mac).error().wrap(what);
+    rtnl_link_set_addr(p.get(), mac->get());
+  }
   if (ns) rtnl_link_set_ns_fd(p.get(), ns.get());
   if (auto r = impl_->add(l.get()); !r) return std::move(r).error().wrap(what);
   return {};
@@ -375,6 +381,25 @@ Result<void> Links::set_down(std::string_view name) {
     return {};
   });
   if (!r) return std::move(r).error().wrap(fmt::format("set link '{}' down", name));
+  return {};
+}
+
+Result<void> Links::set_hairpin(std::string_view name, bool on) {
+  const std::string what = fmt::format("set hairpin mode on '{}'", name);
+  auto index = impl_->index_of(name);
+  if (!index) return std::move(index).error().wrap(what);
+  // RTM_SETLINK for the bridge family with IFLA_PROTINFO { IFLA_BRPORT_MODE };
+  // libnl 3.7 has no setter for a port's hairpin flag.
+  nl::Msg msg(nlmsg_alloc_simple(RTM_SETLINK, 0));
+  if (!msg) return core::errno_error(ENOMEM, what);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_BRIDGE;
+  ifi.ifi_index = *index;
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return core::errno_error(ENOMEM, what);
+  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (!protinfo || nla_put_u8(msg.get(), IFLA_BRPORT_MODE, on ? 1 : 0) < 0) return core::errno_error(ENOMEM, what);
+  nla_nest_end(msg.get(), protinfo);
+  if (auto r = nl::transact(impl_->sk.get(), std::move(msg)); !r) return std::move(r).error().wrap(what);
   return {};
 }
 

@@ -62,6 +62,7 @@ struct VethPeer {
   /// Create the peer directly in this network namespace ("" = same as the first end).
   std::filesystem::path netns;
   unsigned mtu = 0;
+  std::string mac;  ///< "" lets the kernel choose
 };
 
 /// Manages links, addresses and routes of one network namespace over
@@ -95,6 +96,9 @@ public:
   [[nodiscard]] core::Result<void> set_mac(std::string_view name, std::string_view mac);
   [[nodiscard]] core::Result<void> set_up(std::string_view name);
   [[nodiscard]] core::Result<void> set_down(std::string_view name);
+  /// Lets the bridge send a frame back out of the port `name` it came in on,
+  /// so a container reaches its own published port through the host.
+  [[nodiscard]] core::Result<void> set_hairpin(std::string_view name, bool on);
   /// Attaches `name` to the bridge `master`; an empty `master` detaches it.
   [[nodiscard]] core::Result<void> set_master(std::string_view name, std::string_view master);
 

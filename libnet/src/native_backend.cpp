@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "berth/net/native_backend.hpp"
+
+#include "berth/core/fs.hpp"
+#include "berth/core/log.hpp"
+#include "berth/core/netns.hpp"
+#include "berth/net/ipam.hpp"
+#include "berth/net/link.hpp"
+#include "state_store.hpp"
+#include "sysctl.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <random>
+#include <set>
+
+namespace berth::net {
+namespace {
+
+namespace fs = std::filesystem;
+using core::Errc;
+using core::make_error;
+using core::Result;
+
+/// Joins the errors of a teardown that went on past failures.
+class ErrorList {
+public:
+  void add(core::Error e) { errors_.push_back(std::move(e)); }
+  template <class T>
+  void add_if(const Result<T>& r) {
+    if (!r) errors_.push_back(r.error());
+  }
+  Result<void> result(std::string_view what) const {
+    if (errors_.empty()) return {};
+    std::string joined;
+    for (const auto& e : errors_) joined += (joined.empty() ? "" : "; ") + e.message();
+    core::Error e = errors_.front();
+    e.context = fmt::format("{}: {}", what, joined);
+    return e;
+  }
+
+private:
+  std::vector<core::Error> errors_;
+};
+
+std::string mac_for(const std::optional<IpAddress>& v4) {
+  // Docker's convention: 02:42 followed by the IPv4 address, unique while the
+  // address is; random (locally administered, unicast) otherwise.
+  std::array<unsigned char, 4> tail{};
+  if (v4) tail = v4->to_v4().to_bytes();
+  else {
+    std::random_device rd;
+    for (auto& b : tail) b = static_cast<unsigned char>(rd());
+  }
+  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", tail[0], tail[1], tail[2], tail[3]);
+}
+
+/// Expands ranges into single ports, per address family of the container.
+std::vector<PublishedPort> expand(const std::string& owner, const std::vector<PortMapping>& ports,
+                                  const std::vector<InterfaceAddress>& addresses) {
+  std::vector<PublishedPort> out;
+  for (const auto& m : ports)
+    for (const auto& a : addresses) {
+      if (m.host_address && m.host_address->is_v4() != a.address.is_v4()) continue;
+      for (int i = 0; i < m.count; ++i)
+        out.push_back(PublishedPort{owner, m.protocol, m.host_address, static_cast<std::uint16_t>(m.host_port + i),
+                                    a.address, static_cast<std::uint16_t>(m.container_port + i)});
+    }
+  return out;
+}
+
+FirewallNetwork firewall_network(const NetworkOptions& n) {
+  FirewallNetwork f{n.name, n.bridge, {n.subnet}, n.internal};
+  if (n.subnet6) f.subnets.push_back(*n.subnet6);
+  return f;
+}
+
+
+class NativeBackend final : public Backend {
+public:
+  explicit NativeBackend(NativeBackendOptions o) : o_(std::move(o)) {}
+
+  Result<void> open() {
+    const auto& n = o_.network;
+    if (auto v = validate_interface_name(n.bridge); !v) return std::move(v).error().wrap("bridge");
+    if (!n.subnet.is_v4())
+      return make_error(Errc::invalid_argument, fmt::format("subnet {} is not IPv4", n.subnet.to_string()));
+    if (n.subnet6 && !n.subnet6->is_v6())
+      return make_error(Errc::invalid_argument, fmt::format("subnet6 {} is not IPv6", n.subnet6->to_string()));
+    if (auto r = core::make_directories(o_.state_dir, 0700); !r) return r;
+    lock_path_ = o_.state_dir / "lock";
+    auto lock = core::FileLock::acquire(lock_path_);
+    if (!lock) return lock.error();
+
+    // Other networks of this owner: no shared bridge, no overlapping subnet.
+    auto networks = state::load_networks(o_.state_dir);
+    if (!networks) return networks.error();
+    for (const auto& other : *networks) {
+      if (other.name == n.name) continue;
+      if (other.bridge == n.bridge)
+        return make_error(Errc::conflict, fmt::format("bridge '{}' belongs to network '{}'", n.bridge, other.name));
+      std::vector<Subnet> mine{n.subnet}, theirs{other.subnet};
+      if (n.subnet6) mine.push_back(*n.subnet6);
+      if (other.subnet6) theirs.push_back(*other.subnet6);
+      for (const auto& a : mine)
+        for (const auto& b : theirs)
+          if (a.overlaps(b))
+            return make_error(Errc::conflict, fmt::format("subnet {} overlaps {} of network '{}'", a.to_string(),
+                                                          b.to_string(), other.name));
+    }
+    auto ipam4 = Ipam::open(n.name, n.subnet, o_.state_dir / "ipam", {.gateway = n.gateway});
+    if (!ipam4) return ipam4.error();
+    ipam4_.emplace(std::move(*ipam4));
+    if (n.subnet6) {
+      auto ipam6 = Ipam::open(n.name + "-v6", *n.subnet6, o_.state_dir / "ipam", {.gateway = n.gateway6});
+      if (!ipam6) return ipam6.error();
+      ipam6_.emplace(std::move(*ipam6));
+    }
+
+    auto links = o_.host_netns.empty() ? Links::open() : Links::open_in(o_.host_netns);
+    if (!links) return links.error();
+    links_.emplace(std::move(*links));
+
+    if (o_.firewall) {
+      firewall_ = o_.firewall;
+    } else {
+      auto fw = make_nft_firewall({.table = o_.firewall_table, .netns = o_.host_netns});
+      if (!fw) return fw.error();
+      firewall_ = std::move(*fw);
+      // The expected firewall state of this owner, from every record on disk.
+      FirewallState expected;
+      for (const auto& other : *networks) {
+        if (other.name == n.name) continue;
+        expected.networks.push_back(firewall_network(other));
+        auto atts = state::load_attachments(o_.state_dir, other.name);
+        if (!atts) return atts.error();
+        for (const auto& a : *atts) {
+          auto p = expand(a.container_id, a.ports, a.addresses);
+          expected.ports.insert(expected.ports.end(), p.begin(), p.end());
+        }
+      }
+      firewall_->adopt(std::move(expected));
+    }
+    // This network's own ports join the expected state (shared firewalls too).
+    auto atts = state::load_attachments(o_.state_dir, n.name);
+    if (!atts) return atts.error();
+    FirewallState merged = firewall_->state();
+    for (const auto& a : *atts) {
+      auto p = expand(a.container_id, a.ports, a.addresses);
+      for (auto& x : p)
+        if (std::find(merged.ports.begin(), merged.ports.end(), x) == merged.ports.end()) merged.ports.push_back(x);
+    }
+    if (std::none_of(merged.networks.begin(), merged.networks.end(), [&](const auto& f) { return f.name == n.name; }))
+      if (std::any_of(networks->begin(), networks->end(), [&](const auto& x) { return x.name == n.name; }))
+        merged.networks.push_back(firewall_network(n));
+    firewall_->adopt(std::move(merged));
+    return {};
+  }
+
+  std::string_view driver() const override { return "native"; }
+
+  Result<void> ensure_network() override {
+    auto lock = core::FileLock::acquire(lock_path_);
+    if (!lock) return lock.error();
+    auto r = ensure_locked();
+    if (!r) return std::move(r).error().wrap(fmt::format("ensure network '{}'", o_.network.name));
+    return r;
+  }
+
+  Result<Attachment> setup(const SetupRequest& req) override {
+    const std::string what = fmt::format("attach container '{}' to network '{}'", req.container_id, o_.network.name);
+    auto r = setup_checked(req);
+    if (!r) return std::move(r).error().wrap(what);
+    return r;
+  }
+
+  Result<void> check(const SetupRequest& req) override {
+    const std::string what = fmt::format("check container '{}' on network '{}'", req.container_id, o_.network.name);
+    auto r = check_impl(req);
+    if (!r) return std::move(r).error().wrap(what);
+    return r;
+  }
+
+  Result<void> teardown(const TeardownRequest& req) override {
+    const std::string what = fmt::format("detach container '{}' from network '{}'", req.container_id, o_.network.name);
+    if (auto v = state::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
+    auto lock = core::FileLock::acquire(lock_path_);
+    if (!lock) return std::move(lock).error().wrap(what);
+    return teardown_locked(req.container_id).result(what);
+  }
+
+private:
+  Result<void> ensure_locked() {
+    if (network_ready_) return {};
+    const auto& n = o_.network;
+    if (auto r = state::save_network(o_.state_dir, n); !r) return r;
+    auto existing = links_->find_link(n.bridge);
+    if (!existing) return existing.error();
+    if (*existing && (*existing)->kind != "bridge")
+      return make_error(Errc::conflict,
+                        fmt::format("interface '{}' exists and is not a bridge ({})", n.bridge, (*existing)->kind));
+    if (!*existing)
+      if (auto r = links_->create_bridge(n.bridge, {.mtu = n.mtu}); !r && r.error().code != std::errc::file_exists)
+        return r;
+    // Before the bridge comes up: its IPv6 link-local address must not sit in
+    // duplicate address detection, or the host sends no neighbour
+    // solicitations for forwarded packets (published ports over IPv6) meanwhile.
+    if (auto r = in_host([&] { return set_sysctls(); }); !r) return r;
+    if (!*existing || !(*existing)->up)
+      if (auto r = links_->set_up(n.bridge); !r) return r;
+    auto have = links_->list_addresses(n.bridge);
+    if (!have) return have.error();
+    std::vector<InterfaceAddress> want{{ipam4_->gateway(), n.subnet.prefix_length()}};
+    if (ipam6_) want.push_back({ipam6_->gateway(), n.subnet6->prefix_length()});
+    for (const auto& w : want)
+      if (std::none_of(have->begin(), have->end(), [&](const AddressInfo& a) { return a.address == w; }))
+        if (auto r = links_->add_address(n.bridge, w); !r && r.error().code != std::errc::file_exists) return r;
+    if (auto r = firewall_->add_network(firewall_network(n)); !r) return r;
+    network_ready_ = true;
+    return {};
+  }
+
+  /// Runs `fn` in the host's namespace (this thread when that is ours).
+  template <class F>
+  Result<void> in_host(F&& fn) {
+    if (o_.host_netns.empty()) return fn();
+    return core::run_in_netns(o_.host_netns, std::forward<F>(fn));
+  }
+
+  /// Per interface, never global: forwarding on the bridge and the uplinks,
+  /// route_localnet on the bridge only (for published ports on 127.0.0.1).
+  Result<void> set_sysctls() {
+    const auto& n = o_.network;
+    std::vector<std::string> uplinks = o_.uplinks;
+    if (uplinks.empty()) {
+      auto routes = links_->list_routes();
+      if (!routes) return routes.error();
+      for (const auto& r : *routes)
+        if (!r.destination && !r.device.empty() && std::find(uplinks.begin(), uplinks.end(), r.device) == uplinks.end())
+          uplinks.push_back(r.device);
+    }
+    auto set = [](const std::string& path, const char* v) { return write_sysctl(path, v); };
+    if (auto r = set(fmt::format("net/ipv4/conf/{}/forwarding", n.bridge), "1"); !r) return r;
+    if (auto r = set(fmt::format("net/ipv4/conf/{}/route_localnet", n.bridge), "1"); !r) return r;
+    for (const auto& u : uplinks)
+      if (auto r = set(fmt::format("net/ipv4/conf/{}/forwarding", u), "1"); !r) return r;
+    if (n.subnet6) {
+      if (auto r = set(fmt::format("net/ipv6/conf/{}/accept_dad", n.bridge), "0"); !r) return r;
+      // IPv6 forwarding is global before Linux 6.17's per-interface force_forwarding.
+      if (sysctl_exists(fmt::format("net/ipv6/conf/{}/force_forwarding", n.bridge))) {
+        if (auto r = set(fmt::format("net/ipv6/conf/{}/force_forwarding", n.bridge), "1"); !r) return r;
+        for (const auto& u : uplinks)
+          if (auto r = set(fmt::format("net/ipv6/conf/{}/force_forwarding", u), "1"); !r) return r;
+      } else if (auto r = set("net/ipv6/conf/all/forwarding", "1"); !r) {
+        return r;
+      }
+    }
+    return {};
+  }
+
+  Result<std::vector<PortMapping>> validate_request(const SetupRequest& req) {
+    if (auto v = state::validate_container_id(req.container_id); !v) return v.error();
+    if (auto v = validate_interface_name(req.ifname); !v) return v.error();
+    if (o_.network.internal && !req.ports.empty())
+      return make_error(Errc::invalid_argument,
+                        fmt::format("network '{}' is internal: it cannot publish ports", o_.network.name));
+    std::vector<PortMapping> ports;
+    for (const auto& p : req.ports) {
+      if (auto v = validate(p); !v) return std::move(v).error().wrap(fmt::format("publish {}", to_string(p)));
+      ports.push_back(p);
+    }
+    if (auto fd = core::open_netns(req.netns); !fd) return fd.error();
+    return ports;
+  }
+
+  Result<Attachment> setup_checked(const SetupRequest& req) {
+    auto ports = validate_request(req);
+    if (!ports) return ports.error();
+    auto lock = core::FileLock::acquire(lock_path_);
+    if (!lock) return lock.error();
+    if (auto r = ensure_locked(); !r) return std::move(r).error().wrap(fmt::format("network '{}'", o_.network.name));
+
+    const std::string veth = host_veth_name(o_.network.name, req.container_id);
+    auto previous = state::load_attachment(o_.state_dir, o_.network.name, req.container_id);
+    if (!previous) return previous.error();
+    if (*previous) {
+      // Idempotent: the same container again gets what it has, if it is all there.
+      auto link = links_->find_link(veth);
+      if (link && *link) return **previous;
+      (void)teardown_locked(req.container_id);  // a crash left it half-made
+    } else if (auto stale = links_->remove_if_present(veth); !stale) {
+      return stale.error();
+    }
+
+    Attachment a;
+    a.container_id = req.container_id;
+    a.network = o_.network.name;
+    a.ifname = req.ifname;
+    a.host_veth = veth;
+    a.netns = req.netns;
+    a.ports = *ports;
+    a.hostname = req.hostname;
+    a.aliases = req.aliases;
+
+    // Every step registers its undo; a failure runs them in reverse.
+    std::vector<std::function<void()>> undo;
+    auto fail = [&](core::Error e) -> Result<Attachment> {
+      for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
+      return e;
+    };
+
+    auto v4 = req.options.ipv4 ? ipam4_->allocate(req.container_id, *req.options.ipv4) : ipam4_->allocate(req.container_id);
+    if (!v4) return fail(v4.error());
+    undo.push_back([&] { (void)ipam4_->release(req.container_id); });
+    a.addresses.push_back({*v4, o_.network.subnet.prefix_length()});
+    a.gateways.push_back(ipam4_->gateway());
+    if (ipam6_) {
+      auto v6 = req.options.ipv6 ? ipam6_->allocate(req.container_id, *req.options.ipv6)
+                                 : ipam6_->allocate(req.container_id);
+      if (!v6) return fail(v6.error());
+      undo.push_back([&] { (void)ipam6_->release(req.container_id); });
+      a.addresses.push_back({*v6, o_.network.subnet6->prefix_length()});
+      a.gateways.push_back(ipam6_->gateway());
+    } else if (req.options.ipv6) {
+      return fail(make_error(Errc::invalid_argument,
+                             fmt::format("network '{}' has no IPv6 subnet for {}", o_.network.name,
+                                         req.options.ipv6->to_string())));
+    }
+    a.mac = mac_for(*v4);
+    const unsigned mtu = req.options.mtu ? req.options.mtu : o_.network.mtu;
+
+    if (auto r = links_->create_veth(veth, {.name = req.ifname, .netns = req.netns, .mtu = mtu, .mac = a.mac},
+                                     {.mtu = mtu, .master = o_.network.bridge, .up = true});
+        !r)
+      return fail(r.error());
+    undo.push_back([&] { (void)links_->remove_if_present(veth); });
+    if (!a.ports.empty())
+      if (auto r = links_->set_hairpin(veth, true); !r) return fail(r.error());
+
+    auto inside = core::run_in_netns(req.netns, [&]() -> Result<void> {
+      auto links = Links::open();
+      if (!links) return links.error();
+      if (auto r = links->set_up("lo"); !r) return r;
+      if (auto r = links->set_up(req.ifname); !r) return r;
+      for (const auto& addr : a.addresses)
+        if (auto r = links->add_address(req.ifname, addr); !r) return r;
+      for (const auto& gw : a.gateways)
+        if (auto r = links->add_route({.gateway = gw, .device = req.ifname}); !r) return r;
+      return {};
+    });
+    if (!inside) return fail(std::move(inside).error().wrap(fmt::format("configure '{}' in '{}'", req.ifname,
+                                                                         req.netns.string())));
+
+    auto published = expand(req.container_id, a.ports, a.addresses);
+    if (!published.empty()) {
+      if (auto r = firewall_->add_ports(published); !r) return fail(r.error());
+      undo.push_back([&] { (void)firewall_->remove_ports(req.container_id); });
+    }
+    if (auto r = state::save_attachment(o_.state_dir, a); !r) return fail(r.error());
+    return a;
+  }
+
+  ErrorList teardown_locked(const std::string& id) {
+    ErrorList errors;
+    auto record = state::load_attachment(o_.state_dir, o_.network.name, id);
+    errors.add_if(record);
+    errors.add_if(firewall_->remove_ports(id));
+    // Deleting the host end takes the container end with it, even when the
+    // container's namespace is already gone.
+    errors.add_if(links_->remove_if_present(host_veth_name(o_.network.name, id)));
+    errors.add_if(ipam4_->release(id));
+    if (ipam6_) errors.add_if(ipam6_->release(id));
+    errors.add_if(state::remove_attachment(o_.state_dir, o_.network.name, id));
+    return errors;
+  }
+
+  Result<void> check_impl(const SetupRequest& req) {
+    if (auto v = state::validate_container_id(req.container_id); !v) return v.error();
+    auto record = state::load_attachment(o_.state_dir, o_.network.name, req.container_id);
+    if (!record) return record.error();
+    if (!*record) return make_error(Errc::not_found, "the container is not attached");
+    const Attachment& a = **record;
+    auto host = links_->find_link(a.host_veth);
+    if (!host) return host.error();
+    if (!*host) return make_error(Errc::not_found, fmt::format("host interface '{}' is missing", a.host_veth));
+    auto bridge = links_->get_link(o_.network.bridge);
+    if (!bridge) return bridge.error();
+    if ((*host)->master_index != bridge->index)
+      return make_error(Errc::conflict, fmt::format("'{}' is not attached to bridge '{}'", a.host_veth, o_.network.bridge));
+    return core::run_in_netns(req.netns.empty() ? a.netns : req.netns, [&]() -> Result<void> {
+      auto links = Links::open();
+      if (!links) return links.error();
+      auto addrs = links->list_addresses(a.ifname);
+      if (!addrs) return addrs.error();
+      for (const auto& want : a.addresses)
+        if (std::none_of(addrs->begin(), addrs->end(), [&](const AddressInfo& x) { return x.address == want; }))
+          return make_error(Errc::not_found, fmt::format("address {} is missing from '{}'", want.to_string(), a.ifname));
+      return {};
+    });
+  }
+
+  NativeBackendOptions o_;
+  fs::path lock_path_;
+  std::optional<Ipam> ipam4_, ipam6_;
+  std::optional<Links> links_;
+  std::shared_ptr<Firewall> firewall_;
+  bool network_ready_ = false;
+};
+
+}  // namespace
+
+std::string host_veth_name(std::string_view network, std::string_view container_id) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (char c : network) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  h = (h ^ '/') * 1099511628211ull;
+  for (char c : container_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return fmt::format("bv{:013x}", h & 0xfffffffffffffull);
+}
+
+Result<NetworkOptions> apply_environment(NetworkOptions options) {
+  if (const char* s = std::getenv("BERTH_CONTAINER_SUBNET"); s && *s) {
+    auto subnet = Subnet::parse(s);
+    if (!subnet) return std::move(subnet).error().wrap("BERTH_CONTAINER_SUBNET");
+    options.subnet = *subnet;
+  }
+  if (const char* g = std::getenv("BERTH_GATEWAY_IP"); g && *g) {
+    auto ip = parse_address(g);
+    if (!ip) return std::move(ip).error().wrap("BERTH_GATEWAY_IP");
+    if (!options.subnet.contains(*ip))
+      return make_error(Errc::invalid_argument, fmt::format("BERTH_GATEWAY_IP {} is outside the subnet {}",
+                                                            ip->to_string(), options.subnet.to_string()));
+    options.gateway = *ip;
+  }
+  return options;
+}
+
+Result<std::unique_ptr<Backend>> make_native_backend(NativeBackendOptions options) {
+  const std::string name = options.network.name;
+  auto b = std::make_unique<NativeBackend>(std::move(options));
+  if (auto r = b->open(); !r) return std::move(r).error().wrap(fmt::format("open network '{}'", name));
+  return std::unique_ptr<Backend>(std::move(b));
+}
+
+}  // namespace berth::net

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sysctl.hpp"
+
+#include "berth/core/unique_fd.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace berth::net {
+
+core::Result<void> write_sysctl(std::string_view path, std::string_view value) {
+  const std::string file = fmt::format("/proc/sys/{}", path);
+  const std::string what = fmt::format("set sysctl '{}' to {}", path, value);
+  core::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return core::errno_error(errno, what);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    return core::errno_error(errno, what);
+  return {};
+}
+
+bool sysctl_exists(std::string_view path) { return ::access(fmt::format("/proc/sys/{}", path).c_str(), F_OK) == 0; }
+
+}  // namespace berth::net
