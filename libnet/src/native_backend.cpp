@@ -182,6 +182,10 @@ public:
     return r;
   }
 
+  Result<std::vector<Attachment>> attachments() override {
+    return state::load_attachments(o_.state_dir, o_.network.name);
+  }
+
   Result<void> teardown(const TeardownRequest& req) override {
     const std::string what = fmt::format("detach container '{}' from network '{}'", req.container_id, o_.network.name);
     if (auto v = state::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);

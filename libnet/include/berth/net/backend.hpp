@@ -68,6 +68,8 @@ public:
   [[nodiscard]] virtual core::Result<Attachment> setup(const SetupRequest& request) = 0;
   /// Checks that a container's attachment is still in place.
   [[nodiscard]] virtual core::Result<void> check(const SetupRequest& request) = 0;
+  /// Every container attached now (from the backend's records).
+  [[nodiscard]] virtual core::Result<std::vector<Attachment>> attachments() = 0;
   /// Detaches a container; an unknown container succeeds. Goes on past
   /// failures and reports all of them.
   [[nodiscard]] virtual core::Result<void> teardown(const TeardownRequest& request) = 0;
