@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <string>
+#include <deque>
 #include <vector>
 
 namespace berth::test {
@@ -42,7 +43,7 @@ public:
 
 private:
   core::NetnsFile outside_;
-  std::vector<core::NetnsFile> containers_;
+  std::deque<core::NetnsFile> containers_;  // stable references
 };
 
 }  // namespace berth::test
