@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <random>
 #include <set>
+#include <thread>
 
 namespace berth::net {
 namespace {
@@ -109,6 +110,10 @@ public:
             return make_error(Errc::conflict, fmt::format("subnet {} overlaps {} of network '{}'", a.to_string(),
                                                           b.to_string(), other.name));
     }
+    for (const auto& other : *networks)
+      if (other.name == n.name && other.bridge == n.bridge && other.subnet == n.subnet && other.internal == n.internal &&
+          other.mtu == n.mtu && other.subnet6 == n.subnet6 && other.gateway == n.gateway && other.gateway6 == n.gateway6)
+        network_saved_ = true;
     auto ipam4 = Ipam::open(n.name, n.subnet, o_.state_dir / "ipam", {.gateway = n.gateway});
     if (!ipam4) return ipam4.error();
     ipam4_.emplace(std::move(*ipam4));
@@ -198,7 +203,8 @@ private:
   Result<void> ensure_locked() {
     if (network_ready_) return {};
     const auto& n = o_.network;
-    if (auto r = state::save_network(o_.state_dir, n); !r) return r;
+    if (!network_saved_)
+      if (auto r = state::save_network(o_.state_dir, n); !r) return r;
     auto existing = links_->find_link(n.bridge);
     if (!existing) return existing.error();
     if (*existing && (*existing)->kind != "bridge")
@@ -367,15 +373,19 @@ private:
 
   ErrorList teardown_locked(const std::string& id) {
     ErrorList errors;
-    auto record = state::load_attachment(o_.state_dir, o_.network.name, id);
-    errors.add_if(record);
+    // The kernel spends most of a detach unregistering the veth (RCU grace
+    // periods, ~20 ms); do the bookkeeping on this thread meanwhile. Deleting
+    // the host end takes the container end with it, even when the
+    // container's namespace is already gone. links_ is used by that thread only.
+    Result<bool> removed = false;
+    std::thread unlink_veth([&] { removed = links_->remove_if_present(host_veth_name(o_.network.name, id)); });
+    errors.add_if(state::load_attachment(o_.state_dir, o_.network.name, id));
     errors.add_if(firewall_->remove_ports(id));
-    // Deleting the host end takes the container end with it, even when the
-    // container's namespace is already gone.
-    errors.add_if(links_->remove_if_present(host_veth_name(o_.network.name, id)));
     errors.add_if(ipam4_->release(id));
     if (ipam6_) errors.add_if(ipam6_->release(id));
     errors.add_if(state::remove_attachment(o_.state_dir, o_.network.name, id));
+    unlink_veth.join();
+    errors.add_if(removed);
     return errors;
   }
 
@@ -410,6 +420,7 @@ private:
   std::optional<Links> links_;
   std::shared_ptr<Firewall> firewall_;
   bool network_ready_ = false;
+  bool network_saved_ = false;  // the record on disk already says what `o_.network` says
 };
 
 }  // namespace
