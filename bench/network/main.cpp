@@ -346,9 +346,9 @@ int scale_bench(int containers) {
   double bn = probe("berth", backend_probe(*native));
   double cn = probe("cni", backend_probe(*cni));
   double nn = probe("nv", nv_probe);
-  fmt::print("bench/network scale: setup of one container (2 port maps) on an empty bridge and with {} present\n",
+  fmt::print("bench/network scale: setup of one container (2 port maps) on an empty bridge (first) and with {} present (next)\n",
              containers);
-  fmt::print("{:<40} {:>12} {:>12} {:>8}\n", "", "first ms", fmt::format("{}th ms", containers + 1), "growth");
+  fmt::print("{:<40} {:>12} {:>12} {:>8}\n", "", "first ms", fmt::format("next ms"), "growth");
   fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "berth in-process (native backend)", b0, bn, bn / b0);
   fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "CNI bridge+host-local+portmap (Debian)", c0, cn, cn / c0);
   fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "netavark (Debian)", n0, nn, nn / n0);

@@ -2,6 +2,7 @@
 #include "berth/net/ipam.hpp"
 
 #include "berth/core/fs.hpp"
+#include "berth/core/names.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -25,11 +26,7 @@ struct State {
 };
 
 Result<void> validate_network_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64 && name.front() != '.' && name.front() != '-';
-  for (char c : name)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                c == '.');
-  if (!ok)
+  if (!core::is_plain_name(name, 64))
     return make_error(Errc::invalid_argument,
                       fmt::format("network name '{}' must be 1 to 64 letters, digits, '-', '_' or '.'", name));
   return {};

@@ -21,6 +21,7 @@
 #include "berth/net/firewall.hpp"
 
 #include "berth/core/log.hpp"
+#include "berth/core/names.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "nft.hpp"
@@ -131,6 +132,23 @@ void match_addr(nftnl_rule* r, const Subnet& subnet, bool source) {
   nft::cmp(r, NFT_REG_1, NFT_CMP_EQ, net.data(), len);
 }
 
+/// DNAT through a port map: the key is l4proto . [daddr .] dport, the data
+/// daddr . dport. Registers are 32-bit slots; an IPv6 address takes four.
+void dnat_through(nftnl_rule* r, const SetSpec& map, bool keyed_by_address) {
+  const bool v4 = &map == &kPm4 || &map == &kPm4Any;
+  const std::uint32_t addr_len = v4 ? 4 : 16;
+  match_nfproto(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+  nft::meta_load(r, NFT_META_L4PROTO, NFT_REG32_00);
+  std::uint32_t port_reg = NFT_REG32_01;
+  if (keyed_by_address) {
+    nft::payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, addr_len, NFT_REG32_01);
+    port_reg = NFT_REG32_01 + addr_len / 4;
+  }
+  nft::payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, port_reg);
+  nft::lookup(r, map.name, set_id(map), NFT_REG32_00, NFT_REG_1, false);
+  nft::dnat(r, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, NFT_REG32_00, NFT_REG32_00 + addr_len / 4);
+}
+
 std::string ifname_key(std::string_view name) {
   std::string k(16, '\0');
   std::memcpy(k.data(), name.data(), std::min<std::size_t>(name.size(), 15));
@@ -165,37 +183,11 @@ const std::vector<RuleSpec>& base_rules() {
     };
     v.push_back(rule("prerouting", local_jump));
     v.push_back(rule("output", local_jump));
-    // l4proto . [daddr .] dport -> daddr . dport; registers are 32-bit slots.
-    v.push_back(rule("portmap", [](nftnl_rule* r) {
-      match_nfproto(r, NFPROTO_IPV4);
-      nft::meta_load(r, NFT_META_L4PROTO, NFT_REG32_00);
-      nft::payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_01);
-      nft::payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
-      nft::lookup(r, kPm4.name, set_id(kPm4), NFT_REG32_00, NFT_REG_1, false);
-      nft::dnat(r, NFPROTO_IPV4, NFT_REG32_00, NFT_REG32_01);
-    }));
-    v.push_back(rule("portmap", [](nftnl_rule* r) {
-      match_nfproto(r, NFPROTO_IPV4);
-      nft::meta_load(r, NFT_META_L4PROTO, NFT_REG32_00);
-      nft::payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
-      nft::lookup(r, kPm4Any.name, set_id(kPm4Any), NFT_REG32_00, NFT_REG_1, false);
-      nft::dnat(r, NFPROTO_IPV4, NFT_REG32_00, NFT_REG32_01);
-    }));
-    v.push_back(rule("portmap", [](nftnl_rule* r) {
-      match_nfproto(r, NFPROTO_IPV6);
-      nft::meta_load(r, NFT_META_L4PROTO, NFT_REG32_00);
-      nft::payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG32_01);
-      nft::payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_05);
-      nft::lookup(r, kPm6.name, set_id(kPm6), NFT_REG32_00, NFT_REG_1, false);
-      nft::dnat(r, NFPROTO_IPV6, NFT_REG32_00, NFT_REG32_04);
-    }));
-    v.push_back(rule("portmap", [](nftnl_rule* r) {
-      match_nfproto(r, NFPROTO_IPV6);
-      nft::meta_load(r, NFT_META_L4PROTO, NFT_REG32_00);
-      nft::payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
-      nft::lookup(r, kPm6Any.name, set_id(kPm6Any), NFT_REG32_00, NFT_REG_1, false);
-      nft::dnat(r, NFPROTO_IPV6, NFT_REG32_00, NFT_REG32_04);
-    }));
+    // l4proto . [daddr .] dport -> daddr . dport, one rule per map.
+    v.push_back(rule("portmap", [](nftnl_rule* r) { dnat_through(r, kPm4, true); }));
+    v.push_back(rule("portmap", [](nftnl_rule* r) { dnat_through(r, kPm4Any, false); }));
+    v.push_back(rule("portmap", [](nftnl_rule* r) { dnat_through(r, kPm6, true); }));
+    v.push_back(rule("portmap", [](nftnl_rule* r) { dnat_through(r, kPm6Any, false); }));
     // Host -> 127.0.0.1:published: the reply must come back to us, and a
     // loopback source may not leave through the bridge (route_localnet is set
     // on berth's bridges only).
@@ -322,12 +314,9 @@ std::string describe(const PublishedPort& p) {
 }
 
 Result<void> validate_table_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
-  if (!ok)
+  if (!core::is_plain_name(name, 64))
     return make_error(Errc::invalid_argument,
-                      fmt::format("firewall table name '{}' must be 1 to 64 letters, digits, '_' or '-'", name));
+                      fmt::format("firewall table name '{}' must be 1 to 64 letters, digits, '-', '_' or '.'", name));
   return {};
 }
 

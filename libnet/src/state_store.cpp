@@ -2,6 +2,7 @@
 #include "state_store.hpp"
 
 #include "berth/core/fs.hpp"
+#include "berth/core/names.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -84,11 +85,7 @@ Result<PortMapping> port_from_json(const json::value& v) {
 }  // namespace
 
 Result<void> validate_container_id(std::string_view id) {
-  bool ok = !id.empty() && id.size() <= 128 && id.front() != '.' && id.front() != '-';
-  for (char c : id)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                c == '.');
-  if (!ok)
+  if (!core::is_plain_name(id, 128))
     return make_error(Errc::invalid_argument,
                       fmt::format("container id '{}' must be 1 to 128 letters, digits, '-', '_' or '.'", id));
   return {};

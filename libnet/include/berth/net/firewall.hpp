@@ -90,7 +90,7 @@ public:
 };
 
 struct NftFirewallOptions {
-  /// The owner: the table is `inet <table>`. Letters, digits, '_' and '-'.
+  /// The owner: the table is `inet <table>`. Letters, digits, '-', '_' and '.'.
   std::string table = "berth";
   /// Network namespace to work in; empty: the caller's.
   std::filesystem::path netns;
