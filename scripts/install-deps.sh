@@ -22,6 +22,8 @@ packages=(
   iproute2 iputils-ping nftables iptables procps socat
   # peers of the network backend tests and benchmarks
   containernetworking-plugins netavark
+  # a real CNI runtime that drives berth-cni (podman's CNI backend), its OCI runtime and an image's contents
+  podman runc busybox-static
 )
 
 apt-get update -q

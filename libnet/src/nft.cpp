@@ -204,14 +204,6 @@ void Batch::add_set(const SetSpec& spec, std::uint32_t id) {
     nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, spec.data_len);
   }
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, flags);
-  if (spec.key_big_endian) {
-    // Tells nft how to print keys: without it, nft reverses the bytes of a
-    // string key on a little-endian host and shows "" for an interface name.
-    using Buf = core::CHandle<nftnl_udata_buf, nftnl_udata_buf_free>;
-    Buf buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-    nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, 2 /* nft's BYTEORDER_BIG_ENDIAN */);
-    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(buf.get()), nftnl_udata_buf_len(buf.get()));
-  }
   auto* nlh = start(NFT_MSG_NEWSET, NLM_F_CREATE, fmt::format("create set '{}'", spec.name));
   nftnl_set_nlmsg_build_payload(nlh, s.get());
   finish(nlh);

@@ -55,7 +55,6 @@ struct SetSpec {
   std::uint32_t data_type = 0;  ///< 0: a plain set
   std::uint32_t data_len = 0;
   std::uint32_t flags = 0;      ///< NFT_SET_* (NFT_SET_MAP is added for maps)
-  bool key_big_endian = false;  ///< string keys (interface names), for nft's display
 };
 
 /// Declaration of a chain; a base chain has a hook.

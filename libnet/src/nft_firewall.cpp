@@ -57,8 +57,8 @@ constexpr std::uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8, kTypeInetProto = 12, 
                         kTypeIfname = 41;
 constexpr std::uint32_t concat(std::uint32_t a, std::uint32_t b) { return (a << 6) | b; }
 
-const SetSpec kBridges{"bridges", kTypeIfname, 16, 0, 0, 0, true};
-const SetSpec kInternal{"internal", kTypeIfname, 16, 0, 0, 0, true};
+const SetSpec kBridges{"bridges", kTypeIfname, 16};
+const SetSpec kInternal{"internal", kTypeIfname, 16};
 const SetSpec kPairs{"pairs", concat(kTypeIfname, kTypeIfname), 32};
 const SetSpec kPm4{"pm4", concat(concat(kTypeInetProto, kTypeIpAddr), kTypeInetService), 12,
                    concat(kTypeIpAddr, kTypeInetService), 8};
