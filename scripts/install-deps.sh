@@ -24,6 +24,8 @@ packages=(
   containernetworking-plugins netavark
   # a real CNI runtime that drives berth-cni (podman's CNI backend), its OCI runtime and an image's contents
   podman runc busybox-static
+  # DNS: dig for the tests, dnsmasq as an upstream resolver in tests and as the benchmark's peer
+  dnsutils dnsmasq-base
 )
 
 apt-get update -q

@@ -2,9 +2,13 @@
 #include "berth/net/cni_plugin.hpp"
 
 #include "berth/net/cni.hpp"
+#include "berth/net/link.hpp"
+#include "state_store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <thread>
 
 namespace berth::net::cni {
 namespace {
@@ -247,6 +251,18 @@ Outcome run_plugin(const Invocation& call) {
   }
   if (call.command == "DEL") {
     if (auto bad = need(call.container_id, "CNI_CONTAINERID")) return *bad;
+    if (auto v = state::validate_container_id(call.container_id); !v)
+      return fail(version, ErrorCode::InvalidEnvironment, v.error());
+    // Most of a DEL is the kernel unregistering the veth; its name follows
+    // from the network and the container, so start that before reading any
+    // state (teardown below finds it gone or waits for it).
+    std::thread early_unlink([&] {
+      if (auto links = Links::open()) (void)links->remove_if_present(host_veth_name(cfg->backend.network.name, call.container_id));
+    });
+    struct Join {
+      std::thread& t;
+      ~Join() { t.join(); }
+    } join{early_unlink};
     auto backend = open_backend(*cfg);
     if (!backend) return fail(version, ErrorCode::InvalidNetworkConfig, backend.error());
     if (auto r = (*backend)->teardown({.container_id = call.container_id, .netns = call.netns, .ifname = call.ifname}); !r)

@@ -29,6 +29,8 @@ public:
   /// A new empty namespace at /run/netns/<name> (lo up).
   const core::NetnsFile& container(const std::string& name);
   [[nodiscard]] const std::filesystem::path& outside() const { return outside_.path(); }
+  /// The namespace of a container made with `container(name)`.
+  [[nodiscard]] static std::filesystem::path container_path(const std::string& name) { return "/run/netns/" + name; }
 
   /// Runs a program in a namespace ("" = the host) and returns its output.
   static core::Result<core::Output> run_in(const std::filesystem::path& ns, core::Command cmd);

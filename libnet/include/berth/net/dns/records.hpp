@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "berth/net/address.hpp"
+#include "berth/net/dns/message.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace berth::net::dns {
+
+/// One container's names on a network.
+struct ContainerRecords {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::vector<IpAddress> addresses;
+  friend bool operator==(const ContainerRecords&, const ContainerRecords&) = default;
+};
+
+/// An SRV record registered by a caller ("_http._tcp.web" -> web:80).
+struct SrvRecord {
+  std::string name;
+  Srv srv;
+  friend bool operator==(const SrvRecord&, const SrvRecord&) = default;
+};
+
+struct TxtRecord {
+  std::string name;
+  std::vector<std::string> values;
+  friend bool operator==(const TxtRecord&, const TxtRecord&) = default;
+};
+
+/// Everything the DNS server knows about one network.
+struct NetworkRecords {
+  std::string name;
+  std::vector<Subnet> subnets;        ///< clients from here are answered from this network
+  std::vector<IpAddress> listen;      ///< where the server listens for it (the gateways)
+  bool internal = false;              ///< no forwarding for its clients
+  std::vector<ContainerRecords> containers;
+  std::vector<SrvRecord> srv;
+  std::vector<TxtRecord> txt;
+  friend bool operator==(const NetworkRecords&, const NetworkRecords&) = default;
+};
+
+/// What the zone says about a question.
+struct Lookup {
+  enum class Kind {
+    Answer,    ///< the name exists; `records` may be empty (NODATA)
+    NxDomain,  ///< a name in berth's zones that does not exist
+    Forward,   ///< not berth's: forward (unless the client is on an internal network)
+  };
+  Kind kind = Kind::Forward;
+  std::vector<Record> records;
+};
+
+/// An immutable snapshot of every network's names, built once and shared by
+/// the server's threads (swap a new one in to reload). Names answer as
+/// `<name>` and `<name>.<domain>`; a flat hash table per network keeps a
+/// lookup to one probe.
+class Zone {
+public:
+  Zone(std::vector<NetworkRecords> networks, std::string domain = "berth.internal", std::uint32_t ttl = 5);
+
+  [[nodiscard]] const std::string& domain() const noexcept { return domain_; }
+  [[nodiscard]] const std::vector<NetworkRecords>& networks() const noexcept { return networks_; }
+  /// The network a client address belongs to, or -1.
+  [[nodiscard]] int network_of(const IpAddress& client) const noexcept;
+  /// Answers `q` for a client of network `network` (-1: none).
+  [[nodiscard]] Lookup lookup(int network, const Question& q) const;
+
+private:
+  struct Entry {
+    std::vector<IpAddress> v4, v6;
+    std::vector<Srv> srv;
+    std::vector<std::vector<std::string>> txt;
+    std::vector<std::string> ptr;
+  };
+  using Table = std::unordered_map<std::string, Entry>;
+  [[nodiscard]] bool in_our_zones(const std::string& name) const;
+
+  std::vector<NetworkRecords> networks_;
+  std::string domain_;
+  std::uint32_t ttl_;
+  std::vector<Table> tables_;  // one per network
+  std::vector<Subnet> reverse_scopes_;
+};
+
+}  // namespace berth::net::dns

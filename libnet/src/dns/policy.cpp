@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "berth/net/dns/policy.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace berth::net::dns {
+
+core::Result<DnsMode> parse_dns_mode(std::string_view text) {
+  if (text == "auto") return DnsMode::Auto;
+  if (text == "embedded") return DnsMode::Embedded;
+  if (text == "cni") return DnsMode::Cni;
+  if (text == "off") return DnsMode::Off;
+  return core::make_error(core::Errc::invalid_argument,
+                          fmt::format("unknown DNS mode '{}' (expected auto, embedded, cni or off)", text));
+}
+
+bool use_embedded_dns(DnsMode mode, NetDriver driver, const std::vector<bool>& network_internal) {
+  switch (mode) {
+    case DnsMode::Embedded: return true;
+    case DnsMode::Cni:
+    case DnsMode::Off: return false;
+    case DnsMode::Auto:
+      if (driver == NetDriver::Native) return true;
+      return !network_internal.empty() &&
+             std::all_of(network_internal.begin(), network_internal.end(), [](bool b) { return b; });
+  }
+  return false;
+}
+
+}  // namespace berth::net::dns

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// berth-dns end to end: `dig` from container namespaces, dnsmasq as the
+// upstream resolver in the "outside" namespace.
+#include "berth/core/fs.hpp"
+#include "berth/core/process.hpp"
+#include "berth/net/native_backend.hpp"
+
+#include "berth_catch.hpp"
+#include "temp_dir.hpp"
+#include "world.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <thread>
+
+using namespace berth;
+using namespace berth::net;
+using namespace std::chrono_literals;
+using test::World;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DnsWorld {
+  test::TempDir dir;
+  World world;
+  fs::path records = dir.path / "records";
+  std::unique_ptr<Backend> front, back;
+  std::map<std::string, Attachment> att;
+  std::optional<core::Child> dns, dnsmasq;
+
+  DnsWorld() {
+    fs::create_directories(records);
+    auto fw = std::shared_ptr<Firewall>(make_nft_firewall({}).value());
+    front = make_native_backend({.network = {.name = "front", .bridge = "front0",
+                                             .subnet = Subnet::parse("10.88.0.0/16").value(),
+                                             .subnet6 = Subnet::parse("fd00:88::/64").value()},
+                                 .state_dir = dir.path / "net", .firewall = fw})
+                .value();
+    back = make_native_backend({.network = {.name = "back", .bridge = "back0",
+                                            .subnet = Subnet::parse("10.90.0.0/24").value(), .internal = true},
+                                .state_dir = dir.path / "net", .firewall = fw})
+               .value();
+    for (const char* c : {"web", "db", "client"}) attach(*front, c);
+    for (const char* c : {"cache", "client2"}) attach(*back, c);
+    write_records();
+    // Upstreams: 192.0.2.77 is silent (nobody has it), dnsmasq answers on 192.0.2.2.
+    dnsmasq = core::run_in_netns(world.outside(), [] {
+                return core::Child::spawn({.program = "dnsmasq",
+                                           .args = {"--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                                                    "--listen-address=192.0.2.2", "--address=/example.test/192.0.2.99",
+                                                    "--address=/example.test/2001:db8::99", "--pid-file="}});
+              }).value();
+    dns = core::Child::spawn({.program = BERTH_DNS,
+                              .args = {"--records", records.string(), "--upstream", "192.0.2.77", "--upstream",
+                                       test::kOutsideV4, "--log-level", "warn"}},
+                             {.stderr_path = dir.path / "berth-dns.log"})
+              .value();
+    for (int i = 0; i < 100 && dig("client", {"+short", "web.berth.internal"}).empty(); ++i)
+      std::this_thread::sleep_for(20ms);
+    for (int i = 0; i < 100 && World::run_in(world.outside(), {.program = "dig", .args = {"+short", "+time=1", "@192.0.2.2", "a.example.test"}})->out.empty(); ++i)
+      std::this_thread::sleep_for(20ms);
+  }
+
+  void attach(Backend& b, const std::string& name) {
+    att[name] = b.setup({.container_id = name, .netns = world.container(name).path(), .hostname = name}).value();
+  }
+
+  void write_records(std::vector<std::string> extra_aliases = {}) {
+    for (auto* network : {"front", "back"}) {
+      json::array containers;
+      for (const auto& [name, a] : att) {
+        if (a.network != network) continue;
+        json::array addrs, aliases;
+        for (const auto& x : a.addresses) addrs.emplace_back(x.address.to_string());
+        if (name == "web") {
+          aliases.emplace_back("www");
+          for (const auto& e : extra_aliases) aliases.emplace_back(e);
+        }
+        json::object c;
+        c["name"] = name;
+        c["aliases"] = std::move(aliases);
+        c["addresses"] = std::move(addrs);
+        containers.push_back(std::move(c));
+      }
+      json::object o{{"name", network}, {"containers", containers}};
+      if (std::string(network) == "front") {
+        o["listen"] = json::array{"10.88.0.1", "fd00:88::1"};
+        o["subnets"] = json::array{"10.88.0.0/16", "fd00:88::/64"};
+        o["srv"] = json::array{json::object{{"name", "_http._tcp.web"}, {"target", "web"}, {"port", 80}}};
+        o["txt"] = json::array{json::object{{"name", "web"}, {"values", json::array{"role=frontend"}}}};
+      } else {
+        o["listen"] = json::array{"10.90.0.1"};
+        o["subnets"] = json::array{"10.90.0.0/24"};
+        o["internal"] = true;
+      }
+      REQUIRE(core::write_file_atomic(records / (std::string(network) + ".json"), json::serialize(o)));
+    }
+  }
+
+  /// dig from a container; `server` defaults to its network's gateway.
+  std::string dig(const std::string& from, std::vector<std::string> args, std::string server = {}) {
+    if (server.empty()) server = att.at(from).gateways.at(0).to_string();
+    args.insert(args.begin(), {"+time=2", "+tries=1", "@" + server});
+    auto r = World::run_in(world.container_path(from), {.program = "dig", .args = args});
+    REQUIRE(r);
+    std::string out = r->out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  std::string status(const std::string& from, std::vector<std::string> args) {
+    args.insert(args.begin(), "+noall");
+    args.insert(args.begin() + 1, "+comments");
+    auto out = dig(from, args);
+    auto at = out.find("status: ");
+    if (at == std::string::npos) return "no answer";
+    return out.substr(at + 8, out.find(',', at) - at - 8);
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(DnsWorld, "dig resolves A, AAAA, PTR, SRV and TXT from a container", "[dns-server]") {
+  CHECK(dig("client", {"+short", "web.berth.internal", "A"}) == att["web"].addresses[0].address.to_string());
+  CHECK(dig("client", {"+short", "web", "A"}) == att["web"].addresses[0].address.to_string());
+  CHECK(dig("client", {"+short", "www.berth.internal", "A"}) == att["web"].addresses[0].address.to_string());
+  CHECK(dig("client", {"+short", "web.berth.internal", "AAAA"}) == att["web"].addresses[1].address.to_string());
+  CHECK(dig("client", {"+short", "-x", att["db"].addresses[0].address.to_string()}) == "db.berth.internal.");
+  CHECK(dig("client", {"+short", "_http._tcp.web.berth.internal", "SRV"}) == "0 0 80 web.berth.internal.");
+  CHECK(dig("client", {"+short", "web.berth.internal", "TXT"}) == "\"role=frontend\"");
+  // Over IPv6 to the gateway's IPv6 address as well.
+  CHECK(dig("client", {"+short", "db.berth.internal"}, "fd00:88::1") == att["db"].addresses[0].address.to_string());
+}
+
+TEST_CASE_METHOD(DnsWorld, "NODATA for a name without that type, NXDOMAIN only for a missing name", "[dns-server]") {
+  CHECK(status("client", {"db.berth.internal", "TXT"}) == "NOERROR");
+  CHECK(dig("client", {"+short", "db.berth.internal", "TXT"}).empty());
+  CHECK(status("client", {"missing.berth.internal", "A"}) == "NXDOMAIN");
+}
+
+TEST_CASE_METHOD(DnsWorld, "a network cannot resolve another network's names", "[dns-server]") {
+  CHECK(status("client2", {"web.berth.internal", "A"}) == "NXDOMAIN");
+  CHECK(dig("client2", {"+short", "cache.berth.internal"}) == att["cache"].addresses[0].address.to_string());
+  CHECK(status("client", {"cache.berth.internal", "A"}) == "NXDOMAIN");
+}
+
+TEST_CASE_METHOD(DnsWorld, "TCP answers in full what UDP must truncate", "[dns-server]") {
+  std::vector<std::string> many;
+  for (int i = 0; i < 40; ++i) many.push_back(fmt::format("alias-with-a-rather-long-name-{}", i));
+  write_records(many);
+  std::this_thread::sleep_for(200ms);  // the reload
+  // A container with 80 addresses needs more than 512 bytes.
+  json::array addrs;
+  for (int i = 10; i < 90; ++i) addrs.emplace_back(fmt::format("10.88.7.{}", i));
+  json::object file = json::parse(core::read_file(records / "front.json").value()).as_object();
+  json::object big;
+  big["name"] = "many";
+  big["addresses"] = addrs;
+  file["containers"].as_array().push_back(std::move(big));
+  REQUIRE(core::write_file_atomic(records / "front.json", json::serialize(file)));
+  std::this_thread::sleep_for(200ms);
+  auto udp = dig("client", {"+noedns", "+ignore", "+noall", "+comments", "many.berth.internal"});
+  CHECK_THAT(udp, Catch::Contains(" tc"));
+  auto tcp = dig("client", {"+tcp", "+short", "many.berth.internal"});
+  CHECK(std::count(tcp.begin(), tcp.end(), '\n') + 1 == 80);
+  auto edns = dig("client", {"+bufsize=4096", "+short", "many.berth.internal"});
+  CHECK(std::count(edns.begin(), edns.end(), '\n') + 1 == 80);
+}
+
+TEST_CASE_METHOD(DnsWorld, "outside names are forwarded, quickly even when the first upstream is silent",
+                 "[dns-server]") {
+  auto start = std::chrono::steady_clock::now();
+  CHECK(dig("client", {"+short", "www.example.test"}) == "192.0.2.99");
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  // The silent upstream is remembered: the next query goes to dnsmasq first.
+  start = std::chrono::steady_clock::now();
+  CHECK(dig("client", {"+short", "api.example.test", "AAAA"}) == "2001:db8::99");
+  CHECK(std::chrono::steady_clock::now() - start < 250ms);
+}
+
+TEST_CASE_METHOD(DnsWorld, "an internal network gets no forwarding at all", "[dns-server]") {
+  CHECK(status("client2", {"www.example.test", "A"}) == "REFUSED");
+  CHECK(dig("client2", {"+short", "www.example.test"}).empty());
+}
+
+TEST_CASE_METHOD(DnsWorld, "rewriting the records directory while dig queries in a loop fails no query",
+                 "[dns-server]") {
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 30 && !done; ++i) {
+      write_records({fmt::format("gen-{}", i)});
+      if (i % 5 == 0) (void)dns->kill(SIGHUP);
+      std::this_thread::sleep_for(15ms);
+    }
+  });
+  int failures = 0, total = 0;
+  auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until) {
+    ++total;
+    if (dig("client", {"+short", "web.berth.internal"}) != att["web"].addresses[0].address.to_string()) ++failures;
+  }
+  done = true;
+  writer.join();
+  CHECK(total > 20);
+  CHECK(failures == 0);
+  CHECK(dig("client", {"+short", "gen-29.berth.internal"}) == att["web"].addresses[0].address.to_string());
+}
