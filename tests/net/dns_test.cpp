@@ -113,6 +113,7 @@ TEST_CASE("malformed packets get FORMERR or are dropped, never a crash", "[dns][
       {"ancount lies", with([](auto& p) { p[7] = 200; })},
       {"wrong class", with([](auto& p) { p[p.size() - 1] = 3; })},
       {"extended label type", {0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 'x', 0, 0, 1, 0, 1}},
+      {"dot inside a label", {0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'a', '.', 'b', 0, 0, 1, 0, 1}},
       {"empty", {}},
       {"short", {0, 1, 2}},
   };

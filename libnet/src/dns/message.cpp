@@ -70,6 +70,9 @@ public:
       if (!out.empty()) out += '.';
       for (std::size_t i = 0; i < len; ++i) {
         char c = static_cast<char>(p_[at + 1 + i]);
+        // Names are kept as dotted text, so a dot inside a label would change
+        // the name; no host name has one.
+        if (c == '.') return ParseError::BadLabel;
         out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
       }
       at += 1 + len;
@@ -185,6 +188,10 @@ public:
       if (out_.size() < 0x4000) offsets_.emplace(std::string(name), out_.size());
       auto dot = name.find('.');
       std::string_view label = name.substr(0, dot);
+      if (label.empty()) {  // "a..b": skip the empty label rather than end the name early
+        name = dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
+        continue;
+      }
       if (label.size() > 63) label = label.substr(0, 63);
       u8(static_cast<std::uint8_t>(label.size()));
       bytes(label.data(), label.size());
