@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
 
 namespace berth::net::dns {
 namespace {
@@ -178,14 +177,17 @@ public:
     out_.insert(out_.end(), b, b + n);
   }
   /// Writes `name`, pointing at an earlier copy of its longest known suffix.
+  /// The suffixes seen are views into the message's own strings, which
+  /// outlive the writer: a short list searched linearly beats a map here
+  /// (answers hold a handful of names).
   void name(std::string_view name) {
     while (!name.empty()) {
-      auto it = offsets_.find(std::string(name));
-      if (it != offsets_.end()) {
-        u16(static_cast<std::uint16_t>(0xC000 | it->second));
-        return;
-      }
-      if (out_.size() < 0x4000) offsets_.emplace(std::string(name), out_.size());
+      for (const auto& [suffix, offset] : offsets_)
+        if (suffix.size() == name.size() && equal_ci(suffix, name)) {
+          u16(static_cast<std::uint16_t>(0xC000 | offset));
+          return;
+        }
+      if (out_.size() < 0x4000) offsets_.emplace_back(name, static_cast<std::uint16_t>(out_.size()));
       auto dot = name.find('.');
       std::string_view label = name.substr(0, dot);
       if (label.empty()) {  // "a..b": skip the empty label rather than end the name early
@@ -204,15 +206,25 @@ public:
     out_[at] = static_cast<std::uint8_t>(v >> 8);
     out_[at + 1] = static_cast<std::uint8_t>(v);
   }
-  void truncate(std::size_t n, std::map<std::string, std::size_t>& saved) {
+  /// Undoes everything written after `n` (a record that did not fit).
+  void truncate(std::size_t n, std::size_t offsets) {
     out_.resize(n);
-    offsets_ = saved;
+    offsets_.resize(offsets);
   }
-  std::map<std::string, std::size_t>& offsets() { return offsets_; }
+  std::size_t offset_count() const { return offsets_.size(); }
 
 private:
+  static bool equal_ci(std::string_view a, std::string_view b) {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      char x = a[i], y = b[i];
+      if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+      if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+      if (x != y) return false;
+    }
+    return true;
+  }
   std::vector<std::uint8_t>& out_;
-  std::map<std::string, std::size_t> offsets_;
+  std::vector<std::pair<std::string_view, std::uint16_t>> offsets_;
 };
 
 void write_record(Writer& w, const Record& r) {
@@ -340,8 +352,7 @@ std::vector<std::uint8_t> serialize(const Message& m, std::size_t limit) {
   const std::vector<Record>* sections[3] = {&m.answers, &m.authority, &m.additional};
   for (int s = 0; s < 3 && !truncated; ++s)
     for (const auto& rec : *sections[s]) {
-      const std::size_t before = w.size();
-      auto saved = w.offsets();
+      const std::size_t before = w.size(), saved = w.offset_count();
       write_record(w, rec);
       if (w.size() + opt_size > limit) {
         w.truncate(before, saved);

@@ -339,43 +339,52 @@ private:
     return {};
   }
 
-  void on_udp(int fd) {
+  /// Receive buffers of one batch, kept off the stack (they are 128 KiB).
+  struct UdpBatch {
     std::array<std::array<std::uint8_t, kMaxUdp>, kBatch> bufs;
     std::array<sockaddr_storage, kBatch> addrs;
-    std::array<iovec, kBatch> iovs;
-    std::array<mmsghdr, kBatch> msgs{};
-    for (int i = 0; i < kBatch; ++i) {
-      iovs[i] = {bufs[i].data(), kMaxUdp};
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &addrs[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    }
-    int n = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;
+    std::array<iovec, kBatch> iovs, out_iov;
+    std::array<mmsghdr, kBatch> msgs, out;
     std::array<std::vector<std::uint8_t>, kBatch> replies;
-    std::array<mmsghdr, kBatch> out{};
-    std::array<iovec, kBatch> out_iov;
-    int m = 0;
-    for (int i = 0; i < n; ++i) {
-      auto client = from_sockaddr(addrs[i]);
-      if (!client) continue;
-      SockAddr from{addrs[i], msgs[i].msg_hdr.msg_namelen};
-      replies[i] = handle(std::span(bufs[i].data(), msgs[i].msg_len), *client, 0, [&](Pending&& p) {
-        p.udp_fd = fd;
-        p.client = from;
-        start_forward(std::move(p));
-      });
-      if (replies[i].empty()) continue;
-      out_iov[m] = {replies[i].data(), replies[i].size()};
-      out[m].msg_hdr.msg_iov = &out_iov[m];
-      out[m].msg_hdr.msg_iovlen = 1;
-      out[m].msg_hdr.msg_name = &addrs[i];
-      out[m].msg_hdr.msg_namelen = msgs[i].msg_hdr.msg_namelen;
-      ++m;
+  };
+
+  void on_udp(int fd) {
+    UdpBatch& b = *udp_batch_;
+    // Drain the socket a batch at a time, up to a bound so TCP and
+    // forwarded answers get their turn.
+    for (int round = 0; round < 16; ++round) {
+      for (int i = 0; i < kBatch; ++i) {
+        b.iovs[i] = {b.bufs[i].data(), kMaxUdp};
+        b.msgs[i] = {};
+        b.msgs[i].msg_hdr.msg_iov = &b.iovs[i];
+        b.msgs[i].msg_hdr.msg_iovlen = 1;
+        b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
+        b.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      }
+      int n = ::recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+      int m = 0;
+      for (int i = 0; i < n; ++i) {
+        auto client = from_sockaddr(b.addrs[i]);
+        if (!client) continue;
+        SockAddr from{b.addrs[i], b.msgs[i].msg_hdr.msg_namelen};
+        b.replies[i] = handle(std::span(b.bufs[i].data(), b.msgs[i].msg_len), *client, 0, [&](Pending&& p) {
+          p.udp_fd = fd;
+          p.client = from;
+          start_forward(std::move(p));
+        });
+        if (b.replies[i].empty()) continue;
+        b.out_iov[m] = {b.replies[i].data(), b.replies[i].size()};
+        b.out[m] = {};
+        b.out[m].msg_hdr.msg_iov = &b.out_iov[m];
+        b.out[m].msg_hdr.msg_iovlen = 1;
+        b.out[m].msg_hdr.msg_name = &b.addrs[i];
+        b.out[m].msg_hdr.msg_namelen = b.msgs[i].msg_hdr.msg_namelen;
+        ++m;
+      }
+      if (m > 0) (void)::sendmmsg(fd, b.out.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
+      if (n < kBatch) return;
     }
-    if (m > 0) (void)::sendmmsg(fd, out.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
-    if (n == kBatch) on_udp(fd);  // more may be queued
   }
 
   void on_accept(int fd) {
@@ -535,7 +544,7 @@ private:
   }
 
   void on_upstream(int fd) {
-    std::array<std::uint8_t, 65535> buf;
+    std::vector<std::uint8_t>& buf = upstream_buf_;
     for (;;) {
       sockaddr_storage from{};
       socklen_t len = sizeof from;
@@ -599,6 +608,8 @@ private:
   Clock::time_point upstreams_checked_{};
   std::int64_t upstreams_stamp_ = -1;
   std::mt19937 rng_{std::random_device{}()};
+  std::unique_ptr<UdpBatch> udp_batch_ = std::make_unique<UdpBatch>();
+  std::vector<std::uint8_t> upstream_buf_ = std::vector<std::uint8_t>(65535);
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
