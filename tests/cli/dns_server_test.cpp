@@ -212,3 +212,30 @@ TEST_CASE_METHOD(DnsWorld, "rewriting the records directory while dig queries in
   CHECK(failures == 0);
   CHECK(dig("client", {"+short", "gen-29.berth.internal"}) == att["web"].addresses[0].address.to_string());
 }
+
+TEST_CASE("berth-dns waits for a listen address to appear instead of failing", "[dns-server]") {
+  test::TempDir dir;
+  fs::create_directories(dir.path / "records");
+  REQUIRE(core::write_file_atomic(dir.path / "records" / "late.json",
+                                  R"({"name":"late","listen":["10.99.0.1"],"subnets":["10.99.0.0/24"],
+                                      "containers":[{"name":"svc","addresses":["10.99.0.5"]}]})"));
+  auto log = dir.path / "berth-dns.log";
+  auto dns = core::Child::spawn({.program = BERTH_DNS, .args = {"--records", (dir.path / "records").string(),
+                                                                "--upstream", "192.0.2.1"}},
+                                {.stderr_path = log});
+  REQUIRE(dns);
+  std::this_thread::sleep_for(300ms);
+  CHECK(dns->running());
+  CHECK_THAT(core::read_file(log).value(), Catch::Contains("waiting for address") && Catch::Contains("10.99.0.1"));
+  auto links = Links::open().value();
+  REQUIRE(links.add_address("lo", InterfaceAddress::parse("10.99.0.1/32").value()));
+  std::string answer;
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (answer.empty() && std::chrono::steady_clock::now() < until) {
+    auto r = core::run({.program = "dig", .args = {"+short", "+time=1", "+tries=1", "-b", "10.99.0.1", "@10.99.0.1",
+                                                   "svc.berth.internal"}});
+    if (r) answer = r->out;
+  }
+  CHECK(answer == "10.99.0.5\n");
+  CHECK_THAT(core::read_file(log).value(), Catch::Contains("\"msg\":\"listening\""));
+}
