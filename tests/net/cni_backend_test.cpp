@@ -87,6 +87,11 @@ void connect_and_publish(CniWorld& w, const std::string& network, const std::str
   auto server = World::serve_peer_address(ns1.path(), "tcp", 80);
   CHECK(World::ask(w.world.outside(), "tcp", test::kHostUplinkV4, 8080) == test::kOutsideV4);
 
+  // The cached results outlive the backend (a daemon restart): a new one
+  // sees the attachments and DELs with their prevResult.
+  b = w.backend(network);
+  CHECK(b->attachments().value().size() == 2);
+
   // DEL removes every address and rule.
   REQUIRE(b->teardown({.container_id = "a", .netns = ns1.path()}));
   REQUIRE(b->teardown({.container_id = "b", .netns = ns2.path()}));

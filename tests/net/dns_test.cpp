@@ -222,3 +222,24 @@ TEST_CASE("records files parse and name what is wrong", "[dns]") {
         "containers: container 'a': '1.2.3' is not an IP address");
   CHECK_THAT(parse_network_records("{").error().message(), Catch::StartsWith("not JSON"));
 }
+
+TEST_CASE("the registry adds and removes a container's records on a network", "[dns]") {
+  Registry reg;
+  reg.set_network("front", {*Subnet::parse("10.88.0.0/16")}, {A("10.88.0.1")}, false);
+  CHECK(reg.add_container("front", {"web", {"www"}, {A("10.88.0.2")}}));
+  CHECK_FALSE(reg.add_container("nowhere", {"x", {}, {}}));
+  CHECK(reg.add_srv("front", {"_http._tcp.web", {0, 0, 80, "web"}}));
+  CHECK(reg.add_txt("front", {"web", {"a"}}));
+  auto z = reg.snapshot();
+  CHECK(ask(*z, "www.berth.internal", type::A).answers.size() == 1);
+  CHECK(ask(*z, "_http._tcp.web.berth.internal", type::SRV).answers.size() == 1);
+  CHECK(reg.add_container("front", {"web", {}, {A("10.88.0.9")}}));  // replaced, not doubled
+  CHECK(std::get<IpAddress>(ask(*reg.snapshot(), "web", type::A).answers.at(0).data) == A("10.88.0.9"));
+  CHECK(reg.remove_container("front", "web"));
+  CHECK_FALSE(reg.remove_container("front", "web"));
+  auto after = ask(*reg.snapshot(), "web.berth.internal", type::A);
+  CHECK(after.rcode == Rcode::NoError);  // its TXT record still names it: NODATA
+  CHECK(after.answers.empty());
+  CHECK(ask(*reg.snapshot(), "www.berth.internal", type::A).rcode == Rcode::NxDomain);
+  CHECK(ask(*z, "web", type::A).answers.size() == 1);  // an old snapshot is unchanged
+}

@@ -101,4 +101,71 @@ Lookup Zone::lookup(int network, const Question& q) const {
   return out;
 }
 
+Registry::Registry(std::string domain, std::uint32_t ttl) : domain_(std::move(domain)), ttl_(ttl) {}
+
+NetworkRecords* Registry::find(const std::string& network) {
+  for (auto& n : networks_)
+    if (n.name == network) return &n;
+  return nullptr;
+}
+
+void Registry::set_network(const std::string& name, std::vector<Subnet> subnets, std::vector<IpAddress> listen,
+                           bool internal) {
+  std::lock_guard lock(mutex_);
+  NetworkRecords* n = find(name);
+  if (!n) {
+    networks_.push_back(NetworkRecords{.name = name});
+    n = &networks_.back();
+  }
+  n->subnets = std::move(subnets);
+  n->listen = std::move(listen);
+  n->internal = internal;
+}
+
+void Registry::remove_network(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(networks_, [&](const NetworkRecords& n) { return n.name == name; });
+}
+
+bool Registry::add_container(const std::string& network, ContainerRecords container) {
+  std::lock_guard lock(mutex_);
+  NetworkRecords* n = find(network);
+  if (!n) return false;
+  std::erase_if(n->containers, [&](const ContainerRecords& c) { return c.name == container.name; });
+  n->containers.push_back(std::move(container));
+  return true;
+}
+
+bool Registry::remove_container(const std::string& network, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  NetworkRecords* n = find(network);
+  return n && std::erase_if(n->containers, [&](const ContainerRecords& c) { return c.name == name; }) > 0;
+}
+
+bool Registry::add_srv(const std::string& network, SrvRecord srv) {
+  std::lock_guard lock(mutex_);
+  NetworkRecords* n = find(network);
+  if (!n) return false;
+  n->srv.push_back(std::move(srv));
+  return true;
+}
+
+bool Registry::add_txt(const std::string& network, TxtRecord txt) {
+  std::lock_guard lock(mutex_);
+  NetworkRecords* n = find(network);
+  if (!n) return false;
+  n->txt.push_back(std::move(txt));
+  return true;
+}
+
+std::shared_ptr<const Zone> Registry::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return std::make_shared<const Zone>(networks_, domain_, ttl_);
+}
+
+std::vector<NetworkRecords> Registry::networks() const {
+  std::lock_guard lock(mutex_);
+  return networks_;
+}
+
 }  // namespace berth::net::dns

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +87,35 @@ private:
   std::uint32_t ttl_;
   std::vector<Table> tables_;  // one per network
   std::vector<Subnet> reverse_scopes_;
+};
+
+/// The registration API the daemon uses: add and remove a container's
+/// records on a network; `snapshot()` gives the Zone to hand to the server
+/// (`Server::update`). Thread-safe.
+class Registry {
+public:
+  explicit Registry(std::string domain = "berth.internal", std::uint32_t ttl = 5);
+
+  /// Declares a network (subnets, listen addresses, internal); keeps its records when it exists.
+  void set_network(const std::string& name, std::vector<Subnet> subnets, std::vector<IpAddress> listen,
+                   bool internal);
+  void remove_network(const std::string& name);
+  /// Adds or replaces (by name) a container's records on a network; false when the network is unknown.
+  [[nodiscard]] bool add_container(const std::string& network, ContainerRecords container);
+  /// Removes a container's records; false when there were none.
+  bool remove_container(const std::string& network, const std::string& name);
+  [[nodiscard]] bool add_srv(const std::string& network, SrvRecord srv);
+  [[nodiscard]] bool add_txt(const std::string& network, TxtRecord txt);
+
+  [[nodiscard]] std::shared_ptr<const Zone> snapshot() const;
+  [[nodiscard]] std::vector<NetworkRecords> networks() const;
+
+private:
+  NetworkRecords* find(const std::string& network);
+  mutable std::mutex mutex_;
+  std::string domain_;
+  std::uint32_t ttl_;
+  std::vector<NetworkRecords> networks_;
 };
 
 }  // namespace berth::net::dns
