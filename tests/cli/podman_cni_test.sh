@@ -62,9 +62,13 @@ for _ in $(seq 1 50); do
 done
 echo "published port answered: $reply"
 [ "$reply" = "hello-from-podman" ] || { echo "FAIL: the published port did not answer"; exit 1; }
-nft list map inet berth pm4any | grep -q "tcp . 8080" || { echo "FAIL: no port map in inet berth"; exit 1; }
+# (Read whole outputs first: with pipefail, `grep -q` closing the pipe early fails the producer.)
+map=$(nft list map inet berth pm4any)
+grep -q "tcp . 8080" <<< "$map" || { echo "FAIL: no port map in inet berth"; exit 1; }
 
 podman rm -f -t 0 web >/dev/null
-if nft list map inet berth pm4any | grep -q "tcp . 8080"; then echo "FAIL: DEL left the port map"; exit 1; fi
-if ip -o link show | grep -q " bv"; then echo "FAIL: DEL left a veth"; exit 1; fi
+map=$(nft list map inet berth pm4any)
+if grep -q "tcp . 8080" <<< "$map"; then echo "FAIL: DEL left the port map"; exit 1; fi
+links=$(ip -o link show)
+if grep -q " bv" <<< "$links"; then echo "FAIL: DEL left a veth"; exit 1; fi
 echo "podman + berth-cni: ok"
