@@ -26,6 +26,8 @@ packages=(
   podman runc busybox-static
   # DNS: dig for the tests, dnsmasq as an upstream resolver in tests and as the benchmark's peer
   dnsutils dnsmasq-base
+  # the DNS benchmark's load generator and its other peer
+  dnsperf aardvark-dns
 )
 
 apt-get update -q
