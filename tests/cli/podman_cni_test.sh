@@ -55,7 +55,7 @@ grep -q "inet 10.71.0.2/24" <<< "$out" || { echo "FAIL: the container did not ge
 podman run -d --name web "${limits[@]}" --network berthpod -p 8080:80 localhost/berth-busybox:test \
   sh -c 'while true; do echo hello-from-podman | nc -l -p 80; done' >/dev/null
 reply=""
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
   reply=$(socat -T 2 - TCP4:127.0.0.1:8080 </dev/null 2>/dev/null || true)
   [ -n "$reply" ] && break
   sleep 0.1
