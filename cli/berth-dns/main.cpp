@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   std::string records, log_level = "info", resolv_conf = "/etc/resolv.conf";
   std::vector<std::string> upstreams;
   int port = 53;
+  int fallback_ms = 300;
   po::options_description desc(
       "usage: berth-dns --records DIR [options]\n\n"
       "Answers DNS for the containers listed in DIR (one JSON file per network, see the README)\n"
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
       "ttl", po::value(&opts.ttl)->default_value(5), "TTL of answers, in seconds")(
       "resolv-conf", po::value(&resolv_conf)->default_value("/etc/resolv.conf"), "where the upstream resolvers are")(
       "upstream", po::value(&upstreams), "an upstream resolver (repeatable; replaces --resolv-conf)")(
+      "upstream-fallback-ms", po::value(&fallback_ms)->default_value(300),
+      "ask the next upstream when one has not answered within this")(
       "log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error");
   po::variables_map vm;
   try {
@@ -50,6 +53,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "berth-dns: error: --port {} is out of range 1-65535\n", port);
     return 2;
   }
+  if (fallback_ms < 10 || fallback_ms > 5000) {
+    fmt::print(stderr, "berth-dns: error: --upstream-fallback-ms {} is out of range 10-5000\n", fallback_ms);
+    return 2;
+  }
   auto level = core::log::parse_level(log_level);
   if (!level) {
     fmt::print(stderr, "berth-dns: error: unknown log level '{}'\n", log_level);
@@ -59,6 +66,7 @@ int main(int argc, char** argv) {
   opts.dir = records;
   opts.server.port = static_cast<std::uint16_t>(port);
   opts.server.resolv_conf = resolv_conf;
+  opts.server.fallback_after = std::chrono::milliseconds(fallback_ms);
   if (!upstreams.empty()) {
     std::vector<net::IpAddress> list;
     for (const auto& u : upstreams) {

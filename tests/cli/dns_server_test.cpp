@@ -59,7 +59,7 @@ struct DnsWorld {
               }).value();
     dns = core::Child::spawn({.program = BERTH_DNS,
                               .args = {"--records", records.string(), "--upstream", "192.0.2.77", "--upstream",
-                                       test::kOutsideV4, "--log-level", "warn"}},
+                                       test::kOutsideV4, "--upstream-fallback-ms", "1000", "--log-level", "warn"}},
                              {.stderr_path = dir.path / "berth-dns.log"})
               .value();
     for (int i = 0; i < 100 && dig("client", {"+short", "web.berth.internal"}).empty(); ++i)
@@ -176,13 +176,14 @@ TEST_CASE_METHOD(DnsWorld, "TCP answers in full what UDP must truncate", "[dns-s
 
 TEST_CASE_METHOD(DnsWorld, "outside names are forwarded, quickly even when the first upstream is silent",
                  "[dns-server]") {
+  // berth-dns runs with a 1 s fallback here, so the two cases below are far apart in time.
   auto start = std::chrono::steady_clock::now();
   CHECK(dig("client", {"+short", "www.example.test"}) == "192.0.2.99");
-  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  CHECK(std::chrono::steady_clock::now() - start < 2500ms);  // well within a client's 5 s
   // The silent upstream is remembered: the next query goes to dnsmasq first.
   start = std::chrono::steady_clock::now();
   CHECK(dig("client", {"+short", "api.example.test", "AAAA"}) == "2001:db8::99");
-  CHECK(std::chrono::steady_clock::now() - start < 250ms);
+  CHECK(std::chrono::steady_clock::now() - start < 800ms);
 }
 
 TEST_CASE_METHOD(DnsWorld, "an internal network gets no forwarding at all", "[dns-server]") {
