@@ -4,11 +4,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS berth_core berth_net
+install(TARGETS berth_core berth_net berth_instance
         EXPORT berthTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY libcore/include/berth libnet/include/berth
+install(DIRECTORY libcore/include/berth libnet/include/berth libinstance/include/berth
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(BERTH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/berth)

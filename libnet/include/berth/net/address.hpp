@@ -27,6 +27,8 @@ __extension__ typedef unsigned __int128 Uint128;
 /// set ("10.88.0.0/16", "fd00:88::/64"). A value type.
 class Subnet {
 public:
+  /// 0.0.0.0/0 (so structs holding a Subnet can be default-constructed).
+  Subnet() = default;
   /// Parses "ADDRESS/PREFIX". Host bits set ("10.88.0.1/16") are an error that
   /// names the network meant, as Docker and Podman do.
   [[nodiscard]] static core::Result<Subnet> parse(std::string_view cidr);
