@@ -45,16 +45,16 @@ private:
   std::vector<core::Error> errors_;
 };
 
-std::string mac_for(const std::optional<IpAddress>& v4) {
-  // Docker's convention: 02:42 followed by the IPv4 address, unique while the
-  // address is; random (locally administered, unicast) otherwise.
-  std::array<unsigned char, 4> tail{};
-  if (v4) tail = v4->to_v4().to_bytes();
-  else {
-    std::random_device rd;
-    for (auto& b : tail) b = static_cast<unsigned char>(rd());
-  }
-  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", tail[0], tail[1], tail[2], tail[3]);
+/// A locally administered unicast MAC derived from the network and the
+/// container: stable across retries, and known before any address is, so
+/// the veth can be made while the IPAM allocates.
+std::string mac_for(std::string_view network, std::string_view container_id) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (char c : network) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  h = (h ^ '#') * 1099511628211ull;
+  for (char c : container_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return fmt::format("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", (h >> 32) & 0xff, (h >> 24) & 0xff, (h >> 16) & 0xff,
+                     (h >> 8) & 0xff, h & 0xff);
 }
 
 /// Expands ranges into single ports, per address family of the container.
@@ -320,34 +320,54 @@ private:
       return e;
     };
 
-    auto v4 = req.options.ipv4 ? ipam4_->allocate(req.container_id, *req.options.ipv4) : ipam4_->allocate(req.container_id);
-    if (!v4) return fail(v4.error());
-    undo.push_back([&] { (void)ipam4_->release(req.container_id); });
-    a.addresses.push_back({*v4, o_.network.subnet.prefix_length()});
-    a.gateways.push_back(ipam4_->gateway());
-    if (ipam6_) {
-      auto v6 = req.options.ipv6 ? ipam6_->allocate(req.container_id, *req.options.ipv6)
-                                 : ipam6_->allocate(req.container_id);
-      if (!v6) return fail(v6.error());
-      undo.push_back([&] { (void)ipam6_->release(req.container_id); });
-      a.addresses.push_back({*v6, o_.network.subnet6->prefix_length()});
-      a.gateways.push_back(ipam6_->gateway());
-    } else if (req.options.ipv6) {
-      return fail(make_error(Errc::invalid_argument,
-                             fmt::format("network '{}' has no IPv6 subnet for {}", o_.network.name,
-                                         req.options.ipv6->to_string())));
-    }
-    a.mac = mac_for(*v4);
+    a.mac = mac_for(o_.network.name, req.container_id);
     const unsigned mtu = req.options.mtu ? req.options.mtu : o_.network.mtu;
 
-    if (auto r = links_->create_veth(veth, {.name = req.ifname, .netns = req.netns, .mtu = mtu, .mac = a.mac},
-                                     {.mtu = mtu, .master = o_.network.bridge, .up = true});
-        !r)
-      return fail(r.error());
+    // The kernel makes the veth while the IPAM allocates (two independent
+    // waits, ~1 ms each); links_ is used by that thread only until the join.
+    Result<void> made = core::make_error(Errc::invalid_argument, "not started");
+    std::thread make_veth([&] {
+      made = links_->create_veth(veth, {.name = req.ifname, .netns = req.netns, .mtu = mtu, .mac = a.mac},
+                                 {.mtu = mtu, .master = o_.network.bridge, .up = true});
+      if (made && !a.ports.empty()) made = links_->set_hairpin(veth, true);
+    });
+    auto allocate = [&]() -> Result<void> {
+      auto v4 = req.options.ipv4 ? ipam4_->allocate(req.container_id, *req.options.ipv4)
+                                 : ipam4_->allocate(req.container_id);
+      if (!v4) return v4.error();
+      undo.push_back([&] { (void)ipam4_->release(req.container_id); });
+      a.addresses.push_back({*v4, o_.network.subnet.prefix_length()});
+      a.gateways.push_back(ipam4_->gateway());
+      if (ipam6_) {
+        auto v6 = req.options.ipv6 ? ipam6_->allocate(req.container_id, *req.options.ipv6)
+                                   : ipam6_->allocate(req.container_id);
+        if (!v6) return v6.error();
+        undo.push_back([&] { (void)ipam6_->release(req.container_id); });
+        a.addresses.push_back({*v6, o_.network.subnet6->prefix_length()});
+        a.gateways.push_back(ipam6_->gateway());
+      } else if (req.options.ipv6) {
+        return make_error(Errc::invalid_argument, fmt::format("network '{}' has no IPv6 subnet for {}",
+                                                              o_.network.name, req.options.ipv6->to_string()));
+      }
+      return {};
+    };
+    auto allocated = allocate();
+    make_veth.join();
+    // The name is derived from this container: whatever exists under it is ours to remove.
     undo.push_back([&] { (void)links_->remove_if_present(veth); });
-    if (!a.ports.empty())
-      if (auto r = links_->set_hairpin(veth, true); !r) return fail(r.error());
+    if (!allocated) return fail(allocated.error());
+    if (!made) return fail(made.error());
 
+    // The record is written while the container's side is configured.
+    Result<void> saved;
+    std::thread save([&] { saved = state::save_attachment(o_.state_dir, a); });
+    undo.push_back([&] { (void)state::remove_attachment(o_.state_dir, o_.network.name, req.container_id); });
+    struct Join {
+      std::thread& t;
+      ~Join() {
+        if (t.joinable()) t.join();
+      }
+    } join_save{save};
     auto inside = core::run_in_netns(req.netns, [&]() -> Result<void> {
       auto links = Links::open();
       if (!links) return links.error();
@@ -359,15 +379,21 @@ private:
         if (auto r = links->add_route({.gateway = gw, .device = req.ifname}); !r) return r;
       return {};
     });
-    if (!inside) return fail(std::move(inside).error().wrap(fmt::format("configure '{}' in '{}'", req.ifname,
-                                                                         req.netns.string())));
+    if (!inside) {
+      save.join();
+      return fail(std::move(inside).error().wrap(fmt::format("configure '{}' in '{}'", req.ifname, req.netns.string())));
+    }
 
     auto published = expand(req.container_id, a.ports, a.addresses);
     if (!published.empty()) {
-      if (auto r = firewall_->add_ports(published); !r) return fail(r.error());
+      if (auto r = firewall_->add_ports(published); !r) {
+        save.join();
+        return fail(r.error());
+      }
       undo.push_back([&] { (void)firewall_->remove_ports(req.container_id); });
     }
-    if (auto r = state::save_attachment(o_.state_dir, a); !r) return fail(r.error());
+    save.join();
+    if (!saved) return fail(saved.error());
     return a;
   }
 
