@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// dockyard: several isolated dockerd instances on one host. This first
+// version has `gen-env`; create, start, stop, status, list, verify and
+// destroy follow (see the README).
+#include "berth/core/log.hpp"
+#include "cmd_gen_env.hpp"
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+int main(int argc, char** argv) {
+  std::string_view verb = argc > 1 ? argv[1] : "";
+  if (verb.empty() || verb == "--help" || verb == "-h") {
+    fmt::print(verb.empty() ? stderr : stdout,
+               "usage: dockyard COMMAND [options]\n\n"
+               "commands:\n"
+               "  gen-env   choose collision-free values for a new instance and write dockyard.env\n\n"
+               "`dockyard COMMAND --help` describes each command.\n");
+    return verb.empty() ? 2 : 0;
+  }
+  if (verb == "gen-env") return berth::cli::cmd_gen_env(argc - 1, argv + 1);
+  fmt::print(stderr, "dockyard: error: unknown command '{}' (see --help)\n", verb);
+  return 2;
+}
