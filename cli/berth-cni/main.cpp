@@ -3,6 +3,7 @@
 // CNI_* in the environment and the network configuration on stdin.
 #include "berth/core/log.hpp"
 #include "berth/net/cni_plugin.hpp"
+#include "environment.hpp"
 
 #include <fmt/format.h>
 
@@ -11,8 +12,6 @@
 #include <map>
 #include <string>
 #include <string_view>
-
-extern char** environ;
 
 int main(int argc, char** argv) {
   if (argc > 1) {
@@ -29,14 +28,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "berth-cni: error: unexpected argument '{}' (see --help)\n", a);
     return 2;
   }
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
   std::string config((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  auto outcome = berth::net::cni::run_plugin(berth::net::cni::invocation_from_environment(env, std::move(config)));
+  auto outcome = berth::net::cni::run_plugin(berth::net::cni::invocation_from_environment(berth::cli::environment(), std::move(config)));
   if (!outcome.out.empty()) fmt::print("{}\n", outcome.out);
   return outcome.exit_code;
 }

@@ -3,6 +3,7 @@
 
 #include "berth/core/fs.hpp"
 #include "berth/instance/host_view.hpp"
+#include "environment.hpp"
 #include "report.hpp"
 
 #include <boost/json.hpp>
@@ -11,8 +12,6 @@
 
 #include <iostream>
 #include <random>
-
-extern char** environ;
 
 namespace berth::cli {
 
@@ -42,12 +41,7 @@ int cmd_gen_env(int argc, char** argv) {
     std::cout << desc << "\n";
     return 0;
   }
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    if (auto eq = kv.find('='); eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  auto request = instance::request_from_environment(env);
+  auto request = instance::request_from_environment(environment());
   request.nocheck = vm.count("nocheck") > 0;
   request.allow_docker_pools = vm.count("allow-docker-pools") > 0;
   auto host = instance::read_host_view();
