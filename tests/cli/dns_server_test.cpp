@@ -12,6 +12,11 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -240,4 +245,56 @@ TEST_CASE("berth-dns waits for a listen address to appear instead of failing", "
   }
   CHECK(answer == "10.99.0.5\n");
   CHECK_THAT(core::read_file(log).value(), Catch::Contains("\"msg\":\"listening\""));
+}
+
+namespace {
+/// Sends one raw UDP packet to 10.88.0.1:53 from `ns`; returns the answer ("" if none within 1 s).
+std::string raw_query(const fs::path& ns, const std::vector<std::uint8_t>& packet) {
+  return core::run_in_netns(ns, [&]() -> core::Result<std::string> {
+           int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+           sockaddr_in to{};
+           to.sin_family = AF_INET;
+           to.sin_port = htons(53);
+           ::inet_pton(AF_INET, "10.88.0.1", &to.sin_addr);
+           timeval tv{1, 0};
+           ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+           ::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+           char buf[4096];
+           ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+           ::close(fd);
+           return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+         })
+      .value();
+}
+}  // namespace
+
+TEST_CASE_METHOD(DnsWorld, "malformed queries get FORMERR from the running server, or nothing", "[dns-server]") {
+  const fs::path client = World::container_path("client");
+  struct Case {
+    const char* what;
+    std::vector<std::uint8_t> packet;
+    bool answered;
+  };
+  std::vector<Case> cases = {
+      {"compression loop", {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1}, true},
+      {"qdcount 50", {0x12, 0x35, 1, 0, 0, 50, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1}, true},
+      {"qdcount 0", {0x12, 0x36, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true},
+      {"truncated question", {0x12, 0x37, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'e'}, true},
+      {"shorter than a header", {0x12, 0x38, 1}, false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    auto reply = raw_query(client, c.packet);
+    if (!c.answered) {
+      CHECK(reply.empty());
+      continue;
+    }
+    REQUIRE(reply.size() >= 12);
+    CHECK(static_cast<unsigned char>(reply[0]) == c.packet[0]);
+    CHECK(static_cast<unsigned char>(reply[1]) == c.packet[1]);
+    CHECK((static_cast<unsigned char>(reply[2]) & 0x80) != 0);  // a response
+    CHECK((static_cast<unsigned char>(reply[3]) & 0x0F) == 1);   // FORMERR
+  }
+  // And the server still answers.
+  CHECK(dig("client", {"+short", "web.berth.internal"}) == att["web"].addresses[0].address.to_string());
 }
