@@ -27,7 +27,6 @@ using core::Result;
 /// Joins the errors of a teardown that went on past failures.
 class ErrorList {
 public:
-  void add(core::Error e) { errors_.push_back(std::move(e)); }
   template <class T>
   void add_if(const Result<T>& r) {
     if (!r) errors_.push_back(r.error());

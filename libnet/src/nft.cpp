@@ -282,16 +282,6 @@ void Batch::delete_rule(std::string_view chain, std::uint64_t handle) {
   finish(nlh);
 }
 
-void Batch::flush_chain(std::string_view chain) {
-  Rule r(nftnl_rule_alloc());
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table_.c_str());
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, std::string(chain).c_str());
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, family_);
-  auto* nlh = start(NFT_MSG_DELRULE, 0, fmt::format("flush chain '{}'", chain));
-  nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  finish(nlh);
-}
-
 Result<void> Batch::commit(Socket& sock) {
   if (messages_.empty()) return {};
   std::size_t total = 2 * MNL_NLMSG_HDRLEN + 64;

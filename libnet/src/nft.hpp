@@ -121,7 +121,6 @@ public:
   void delete_elements(const SetSpec& set, std::span<const Element> elements, std::string_view what);
   void add_rule(const RuleSpec& rule);
   void delete_rule(std::string_view chain, std::uint64_t handle);
-  void flush_chain(std::string_view chain);
 
   [[nodiscard]] bool empty() const noexcept { return messages_.empty(); }
   [[nodiscard]] core::Result<void> commit(Socket& sock);
