@@ -6,6 +6,7 @@
 #include "berth/core/netns.hpp"
 #include "berth/net/ipam.hpp"
 #include "berth/net/link.hpp"
+#include "fnv1a.hpp"
 #include "state_store.hpp"
 #include "sysctl.hpp"
 
@@ -48,10 +49,7 @@ private:
 /// container: stable across retries, and known before any address is, so
 /// the veth can be made while the IPAM allocates.
 std::string mac_for(std::string_view network, std::string_view container_id) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (char c : network) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  h = (h ^ '#') * 1099511628211ull;
-  for (char c : container_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  const std::uint64_t h = fnv1a(container_id, fnv1a("#", fnv1a(network)));
   return fmt::format("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", (h >> 32) & 0xff, (h >> 24) & 0xff, (h >> 16) & 0xff,
                      (h >> 8) & 0xff, h & 0xff);
 }
@@ -451,10 +449,7 @@ private:
 }  // namespace
 
 std::string host_veth_name(std::string_view network, std::string_view container_id) {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (char c : network) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  h = (h ^ '/') * 1099511628211ull;
-  for (char c : container_id) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  const std::uint64_t h = fnv1a(container_id, fnv1a("/", fnv1a(network)));
   return fmt::format("bv{:013x}", h & 0xfffffffffffffull);
 }
 

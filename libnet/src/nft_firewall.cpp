@@ -24,6 +24,7 @@
 #include "berth/core/names.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/unique_fd.hpp"
+#include "fnv1a.hpp"
 #include "nft.hpp"
 
 #include <fmt/format.h>
@@ -166,8 +167,7 @@ std::string render(const std::function<void(nftnl_rule*)>& fill) {
 /// recognised by this comment rather than by comparing expressions: a rule
 /// someone replaced or rewrote no longer carries it.
 RuleSpec rule(std::string chain, std::function<void(nftnl_rule*)> fill, std::string tag = "berth") {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (unsigned char c : chain + render(fill)) h = (h ^ c) * 1099511628211ull;
+  const std::uint64_t h = fnv1a(chain + render(fill));
   return RuleSpec{std::move(chain), std::move(fill), fmt::format("{} {:016x}", tag, h)};
 }
 
