@@ -55,3 +55,27 @@ TEST_CASE("the firewall builds its table with networks and port maps", "[firewal
   for (const auto& d : diffs) UNSCOPED_INFO(d);
   CHECK(diffs.empty());
 }
+
+TEST_CASE("verify names what someone changed in the table, and repair puts it back", "[firewall]") {
+  auto fw = make_nft_firewall({}).value();
+  REQUIRE(fw->add_network(network("berth", "berth0", "10.88.0.0/16")));
+  std::vector<PublishedPort> ports = {port("c1", 8080, "10.88.0.2", 80)};
+  REQUIRE(fw->add_ports(ports));
+  REQUIRE(fw->verify().value().empty());
+
+  // Someone else removes a published port and appends a rule of their own.
+  REQUIRE(core::run_checked({.program = "nft", .args = {"delete element inet berth pm4any { tcp . 8080 }"}}));
+  REQUIRE(core::run_checked({.program = "nft", .args = {"add rule inet berth forward counter accept"}}));
+  auto diffs = fw->verify().value();
+  std::string all;
+  for (const auto& d : diffs) all += d + "\n";
+  INFO(all);
+  CHECK_THAT(all, Catch::Contains("set 'pm4any' holds 0 elements, 1 expected"));
+  CHECK_THAT(all, Catch::Contains("chain 'forward' holds 7 rules, 6 expected"));
+
+  REQUIRE(fw->repair());
+  CHECK(fw->verify().value().empty());
+  auto text = nft_list("berth");
+  CHECK_THAT(text, Catch::Contains("tcp . 8080 comment \"c1\" : 10.88.0.2 . 80"));
+  CHECK_THAT(text, !Catch::Contains("counter"));
+}
