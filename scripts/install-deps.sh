@@ -28,6 +28,9 @@ packages=(
   dnsutils dnsmasq-base
   # the DNS benchmark's load generator and its other peer
   dnsperf aardvark-dns
+  # dockyard: the Docker binaries every instance copies, and the system tier's test host
+  # (a debootstrap rootfs run by a private dockerd)
+  docker.io debootstrap
 )
 
 apt-get update -q

@@ -18,8 +18,9 @@ namespace berth::cli {
 int cmd_gen_env(int argc, char** argv) {
   namespace po = boost::program_options;
   std::string out = "dockyard.env";
+  std::vector<std::string> avoid;
   po::options_description desc(
-      "usage: dockyard gen-env [--nocheck] [-o FILE] [--json]\n\n"
+      "usage: dockyard gen-env [--nocheck] [-o FILE] [--avoid FILE]... [--json]\n\n"
       "Chooses a prefix, root, bridge CIDR (/24), fixed CIDR, pool base and pool size that collide\n"
       "with nothing on this host (routes, addresses, interfaces, systemd units, other instances,\n"
       "Docker's default pools) and writes them as KEY=VALUE. DOCKYARD_ROOT, DOCKYARD_DOCKER_PREFIX,\n"
@@ -27,7 +28,8 @@ int cmd_gen_env(int argc, char** argv) {
       "environment force a value; one that collides is an error.\n\noptions");
   desc.add_options()("help,h", "show this help")("nocheck", "skip the collision checks")(
       "output,o", po::value(&out)->default_value("dockyard.env"), "env file to write")(
-      "json", "also print the values as JSON")("allow-docker-pools",
+      "json", "also print the values as JSON")(
+      "avoid", po::value(&avoid), "also avoid the instance in this env file (not created yet); repeatable")("allow-docker-pools",
                                                "let values overlap Docker's default address pools");
   po::variables_map vm;
   try {
@@ -46,6 +48,13 @@ int cmd_gen_env(int argc, char** argv) {
   request.allow_docker_pools = vm.count("allow-docker-pools") > 0;
   auto host = instance::read_host_view();
   if (!host) return report("dockyard", std::move(host).error().wrap("gen-env"));
+  for (const auto& file : avoid) {
+    auto text = core::read_file(file);
+    if (!text) return report("dockyard", std::move(text).error().wrap("gen-env: --avoid " + file));
+    auto other = instance::parse_env(*text);
+    if (!other) return report("dockyard", std::move(other).error().wrap("gen-env: --avoid " + file));
+    host->instances.push_back(*other);
+  }
   std::mt19937_64 rng{std::random_device{}()};
   auto chosen = instance::generate_env(*host, request, rng);
   if (!chosen) return report("dockyard", std::move(chosen).error().wrap("gen-env"));

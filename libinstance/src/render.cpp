@@ -83,39 +83,86 @@ std::string render_nft_ruleset(const InstanceEnv& e) {
       e.prefix, e.table(), ours, masq);
 }
 
-std::vector<std::vector<std::string>> iptables_rules(const InstanceEnv& e) {
+std::vector<IptablesRule> iptables_rules(const InstanceEnv& e) {
   const std::string br = e.bridge();
   return {
-      {"FORWARD", "-i", br, "-o", br, "-j", "ACCEPT"},
-      {"FORWARD", "-i", br, "!", "-o", br, "-j", "ACCEPT"},
-      {"FORWARD", "-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
-      {"-t", "nat", "POSTROUTING", "-s", e.fixed_cidr.to_string(), "!", "-o", br, "-j", "MASQUERADE"},
+      {"mangle", "FORWARD", {"-o", br, "!", "-i", br, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"}},
+      {"filter", "FORWARD", {"-i", br, "-o", br, "-j", "ACCEPT"}},
+      {"filter", "FORWARD", {"-i", br, "!", "-o", br, "-j", "ACCEPT"}},
+      {"filter", "FORWARD", {"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+      {"nat", "POSTROUTING", {"-s", e.fixed_cidr.to_string(), "!", "-o", br, "-j", "MASQUERADE"}},
   };
 }
 
+namespace {
+
+std::vector<std::string> iptables_argv(const RenderOptions& o, const IptablesRule& r, const char* verb) {
+  std::vector<std::string> argv{o.iptables.string(), "-w"};
+  if (r.table != "filter") argv.insert(argv.end(), {"-t", r.table});
+  argv.insert(argv.end(), {verb, r.chain});
+  argv.insert(argv.end(), r.spec.begin(), r.spec.end());
+  return argv;
+}
+
+}  // namespace
+
+std::vector<Step> start_steps(const InstanceEnv& e, const RenderOptions& o) {
+  const Layout l = layout_of(e);
+  const std::string ip = o.ip.string(), br = e.bridge();
+  std::vector<Step> steps{
+      {.argv = {"/bin/mkdir", "-p", e.exec_root().string(), l.run.string(), l.log.string()}},
+      {.argv = {ip, "link", "add", br, "type", "bridge"}, .unless = {ip, "link", "show", "dev", br}},
+      {.argv = {ip, "address", "replace", e.bridge_cidr.to_string(), "dev", br}},
+      {.argv = {ip, "link", "set", br, "up"}},
+  };
+  if (o.firewall == FirewallMode::Nftables) {
+    steps.push_back({.argv = {o.nft.string(), "-f", l.firewall_file.string()}});
+  } else {
+    for (const auto& r : iptables_rules(e))
+      steps.push_back({.argv = iptables_argv(o, r, "-I"), .unless = iptables_argv(o, r, "-C")});
+  }
+  return steps;
+}
+
+std::vector<Step> stop_steps(const InstanceEnv& e, const RenderOptions& o) {
+  std::vector<Step> steps;
+  if (o.firewall == FirewallMode::Nftables) {
+    steps.push_back({.argv = {o.nft.string(), "delete", "table", "inet", e.table()}, .may_fail = true});
+  } else {
+    for (const auto& r : iptables_rules(e)) steps.push_back({.argv = iptables_argv(o, r, "-D"), .may_fail = true});
+  }
+  return steps;
+}
+
+std::vector<std::string> daemon_environment(const InstanceEnv& e) {
+  const Layout l = layout_of(e);
+  return {"PATH=" + l.bin.string() + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "DOCKER_CONFIG=" + (l.lib / "docker").string()};
+}
+
+std::vector<std::string> daemon_command(const InstanceEnv& e) {
+  const Layout l = layout_of(e);
+  return {(l.bin / "dockerd").string(), "--config-file", l.daemon_json.string()};
+}
+
+namespace {
+
+/// One ExecStartPre/ExecStopPost line. systemd runs argv without a shell, so
+/// only the "unless" form needs /bin/sh, and its words are plain (validated
+/// prefix, paths and CIDRs): nothing to quote.
+std::string exec_line(const char* key, const Step& s) {
+  std::string cmd = s.unless.empty() ? join(s.argv) : fmt::format("/bin/sh -c '{} || {}'", join(s.unless), join(s.argv));
+  return fmt::format("{}={}{}\n", key, s.may_fail ? "-" : "", cmd);
+}
+
+}  // namespace
+
 std::string render_unit(const InstanceEnv& e, const RenderOptions& o) {
   const Layout l = layout_of(e);
-  std::string firewall_up, firewall_down;
-  if (o.firewall == FirewallMode::Nftables) {
-    firewall_up = fmt::format("ExecStartPre={} -f {}\n", o.nft.string(), l.firewall_file.string());
-    firewall_down = fmt::format("ExecStopPost=-{} delete table inet {}\n", o.nft.string(), e.table());
-  } else {
-    // -C before -I: a restart never inserts a rule twice.
-    for (auto rule : iptables_rules(e)) {
-      std::vector<std::string> table;
-      if (rule.front() == "-t") {
-        table = {rule[0], rule[1]};
-        rule.erase(rule.begin(), rule.begin() + 2);
-      }
-      const std::string chain = rule.front();
-      const std::string rest = join(std::vector<std::string>(rule.begin() + 1, rule.end()));
-      const std::string t = table.empty() ? "" : join(table) + " ";
-      const std::string ipt = o.iptables.string();
-      firewall_up += fmt::format("ExecStartPre=/bin/sh -c '{0} {1}-C {2} {3} || {0} {1}-I {2} {3}'\n", ipt, t, chain, rest);
-      firewall_down += fmt::format("ExecStopPost=-{} {}-D {} {}\n", ipt, t, chain, rest);
-    }
-  }
-  const std::string ip = o.ip.string();
+  std::string pre, post, env;
+  for (const auto& s : start_steps(e, o)) pre += exec_line("ExecStartPre", s);
+  for (const auto& s : stop_steps(e, o)) post += exec_line("ExecStopPost", s);
+  for (const auto& v : daemon_environment(e)) env += "Environment=" + v + "\n";
   return fmt::format(
       "# dockyard instance {prefix}: dockerd with its own containerd, bridge, firewall and socket.\n"
       "[Unit]\n"
@@ -126,16 +173,11 @@ std::string render_unit(const InstanceEnv& e, const RenderOptions& o) {
       "\n"
       "[Service]\n"
       "Type=notify\n"
-      "Environment=PATH={bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-      "Environment=DOCKER_CONFIG={lib}/docker\n"
-      "ExecStartPre=/bin/mkdir -p {exec_root} {run} {log}\n"
-      "ExecStartPre=-{ip} link add {bridge} type bridge\n"
-      "ExecStartPre={ip} address replace {bridge_cidr} dev {bridge}\n"
-      "ExecStartPre={ip} link set {bridge} up\n"
-      "{firewall_up}"
-      "ExecStart={bin}/dockerd --config-file {daemon_json}\n"
+      "{env}"
+      "{pre}"
+      "ExecStart={start}\n"
       "ExecReload=/bin/kill -s HUP $MAINPID\n"
-      "{firewall_down}"
+      "{post}"
       "Restart=on-failure\n"
       "RestartSec=2\n"
       "TimeoutStartSec=120\n"
@@ -147,11 +189,26 @@ std::string render_unit(const InstanceEnv& e, const RenderOptions& o) {
       "WantedBy=multi-user.target\n",
       fmt::arg("prefix", e.prefix), fmt::arg("socket", l.socket.string()),
       fmt::arg("sysbox_after", o.sysbox ? " dockyard-sysbox.service" : ""),
-      fmt::arg("sysbox_requires", o.sysbox ? "Requires=dockyard-sysbox.service\n" : ""), fmt::arg("bin", l.bin.string()),
-      fmt::arg("lib", l.lib.string()), fmt::arg("exec_root", e.exec_root().string()), fmt::arg("run", l.run.string()),
-      fmt::arg("log", l.log.string()), fmt::arg("ip", ip), fmt::arg("bridge", e.bridge()),
-      fmt::arg("bridge_cidr", e.bridge_cidr.to_string()), fmt::arg("firewall_up", firewall_up),
-      fmt::arg("daemon_json", l.daemon_json.string()), fmt::arg("firewall_down", firewall_down));
+      fmt::arg("sysbox_requires", o.sysbox ? "Requires=dockyard-sysbox.service\n" : ""), fmt::arg("env", env),
+      fmt::arg("pre", pre), fmt::arg("start", join(daemon_command(e))), fmt::arg("post", post));
+}
+
+std::string render_sysbox_unit(const SysboxPaths& p) {
+  const std::string bin = p.bin_dir.string(), log = p.log_dir.string();
+  return fmt::format(
+      "# sysbox-mgr and sysbox-fs for every dockyard instance (their sockets are fixed: one pair per host).\n"
+      "[Unit]\n"
+      "Description=sysbox for dockyard instances (shared)\n"
+      "StopWhenUnneeded=yes\n"
+      "\n"
+      "[Service]\n"
+      "Type=simple\n"
+      "ExecStartPre=/bin/mkdir -p {state} {log}\n"
+      "ExecStart=/bin/sh -c '{bin}/sysbox-mgr >>{log}/sysbox-mgr.log 2>&1 & exec {bin}/sysbox-fs >>{log}/sysbox-fs.log 2>&1'\n"
+      "KillMode=control-group\n"
+      "Restart=on-failure\n"
+      "RestartSec=2\n",
+      fmt::arg("state", p.state_dir.string()), fmt::arg("log", log), fmt::arg("bin", bin));
 }
 
 }  // namespace berth::instance

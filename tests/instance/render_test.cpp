@@ -53,16 +53,23 @@ TEST_CASE("the unit is self-contained and passes systemd-analyze verify", "[inst
                                      "/docker-runtime/etc/daemon.json"));
     CHECK_THAT(unit, Catch::Contains("Requires=dockyard-sysbox.service"));
     CHECK_THAT(unit, Catch::Contains("Restart=on-failure"));
+    CHECK_THAT(unit, Catch::Contains("Environment=PATH=" + root + "/docker-runtime/bin:"));
+    CHECK_THAT(unit, Catch::Contains("ExecStartPre=/bin/sh -c '/usr/sbin/ip link show dev dy1_docker0 || /usr/sbin/ip "
+                                     "link add dy1_docker0 type bridge'"));
     CHECK_THAT(unit, Catch::Contains("WantedBy=multi-user.target"));
     CHECK_THAT(unit, !Catch::Contains("dockyard.env") && !Catch::Contains("DOCKYARD_") && !Catch::Contains("${"));
     if (mode == FirewallMode::Nftables) {
       CHECK_THAT(unit, Catch::Contains("ExecStartPre=/usr/sbin/nft -f " + root + "/docker-runtime/etc/firewall.nft"));
       CHECK_THAT(unit, Catch::Contains("ExecStopPost=-/usr/sbin/nft delete table inet dy1_docker"));
     } else {
-      CHECK_THAT(unit, Catch::Contains("-C FORWARD -i dy1_docker0 -o dy1_docker0 -j ACCEPT || /usr/sbin/iptables -I "
-                                       "FORWARD -i dy1_docker0 -o dy1_docker0 -j ACCEPT"));
-      CHECK_THAT(unit, Catch::Contains("ExecStopPost=-/usr/sbin/iptables -t nat -D POSTROUTING -s 10.31.7.0/24 ! -o "
+      CHECK_THAT(unit, Catch::Contains("ExecStartPre=/bin/sh -c '/usr/sbin/iptables -w -C FORWARD -i dy1_docker0 -o "
+                                       "dy1_docker0 -j ACCEPT || /usr/sbin/iptables -w -I FORWARD -i dy1_docker0 -o "
+                                       "dy1_docker0 -j ACCEPT'"));
+      CHECK_THAT(unit, Catch::Contains("ExecStopPost=-/usr/sbin/iptables -w -t nat -D POSTROUTING -s 10.31.7.0/24 ! -o "
                                        "dy1_docker0 -j MASQUERADE"));
+      // The isolation rule is inserted first, so it ends up below the accepts.
+      CHECK(unit.find("-t mangle -C FORWARD -o dy1_docker0 ! -i dy1_docker0") <
+            unit.find("-C FORWARD -i dy1_docker0 -o dy1_docker0"));
     }
     const auto file = dir.path / "dy1_docker.service";
     REQUIRE(core::write_file_atomic(file, render_unit(e, {.firewall = mode})));

@@ -40,11 +40,55 @@ struct Layout {
 /// else (other instances included), masquerade when leaving the instance.
 [[nodiscard]] std::string render_nft_ruleset(const InstanceEnv& env);
 
-/// The original dockyard's four iptables rules, scoped to the bridge name,
-/// as argument lists for `iptables` after the -I/-C/-D verb.
-[[nodiscard]] std::vector<std::vector<std::string>> iptables_rules(const InstanceEnv& env);
+/// One iptables rule: its table ("filter" or another) and chain, and the
+/// match and target after the -I/-C/-D verb.
+struct IptablesRule {
+  std::string table;
+  std::string chain;
+  std::vector<std::string> spec;
+};
+/// The original dockyard's four rules, scoped to the bridge name, and a fifth
+/// that isolates instances from each other whatever the FORWARD policy and
+/// the order other instances inserted their rules in: the mangle table runs
+/// before every filter rule, and drops new connections into this bridge
+/// from anywhere else. In insertion order (each -I goes to the top, so the
+/// drop, inserted first, ends up below this instance's accepts).
+[[nodiscard]] std::vector<IptablesRule> iptables_rules(const InstanceEnv& env);
+
+/// A command the instance runs before dockerd starts or after it stopped:
+/// by systemd (ExecStartPre / ExecStopPost) or, without systemd, by dockyard
+/// itself, so both paths apply exactly the same things.
+struct Step {
+  std::vector<std::string> argv;
+  /// Skip the step when this command succeeds (iptables -C before -I).
+  std::vector<std::string> unless;
+  /// A failure is not an error (the bridge may exist; the rule may be gone).
+  bool may_fail = false;
+};
+/// Runtime directories, the bridge and its address, the firewall.
+[[nodiscard]] std::vector<Step> start_steps(const InstanceEnv& env, const RenderOptions& options);
+/// Removes the firewall (the bridge stays, as docker0 does).
+[[nodiscard]] std::vector<Step> stop_steps(const InstanceEnv& env, const RenderOptions& options);
+/// The environment dockerd runs with: PATH starts with the instance's own
+/// bin directory, so dockerd finds its own containerd, runc, docker-init and
+/// docker-proxy; DOCKER_CONFIG points into the instance.
+[[nodiscard]] std::vector<std::string> daemon_environment(const InstanceEnv& env);
+/// dockerd's command line.
+[[nodiscard]] std::vector<std::string> daemon_command(const InstanceEnv& env);
 
 /// The unit `<prefix>docker.service`.
 [[nodiscard]] std::string render_unit(const InstanceEnv& env, const RenderOptions& options);
+
+/// Where the shared sysbox daemons live (one set per host).
+struct SysboxPaths {
+  std::filesystem::path bin_dir = "/usr/local/lib/dockyard";
+  std::filesystem::path state_dir = "/var/lib/dockyard-sysbox";
+  std::filesystem::path log_dir = "/var/log/dockyard-sysbox";
+  std::filesystem::path unit = "/etc/systemd/system/dockyard-sysbox.service";
+};
+/// `dockyard-sysbox.service`: sysbox-mgr and sysbox-fs for every instance;
+/// StopWhenUnneeded, so systemd stops it after the last instance that
+/// Requires= it has stopped.
+[[nodiscard]] std::string render_sysbox_unit(const SysboxPaths& paths);
 
 }  // namespace berth::instance

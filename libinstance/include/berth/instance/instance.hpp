@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "berth/core/error.hpp"
+#include "berth/instance/inventory.hpp"
+#include "berth/instance/render.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+/// An instance's lifecycle: create, start, stop, status, verify, destroy.
+/// Every operation is idempotent; create rolls back what it made when it
+/// fails, and destroy removes whatever of the instance is left.
+namespace berth::instance {
+
+/// Where an instance's host-wide pieces go (tests and the benchmark may move them).
+struct HostPaths {
+  Inventory inventory;
+  std::filesystem::path unit_dir = "/etc/systemd/system";
+  SysboxPaths sysbox;
+  /// The --no-systemd sysbox reference count (`dockyard-refcount` + `.lock`).
+  std::filesystem::path refcount_dir = "/run/sysbox";
+  RenderOptions tools;  ///< paths of nft, iptables, ip (the firewall mode is per instance)
+  std::chrono::seconds start_timeout{120};
+};
+
+/// Told what is happening during long operations ("waiting for /dy1/docker.sock").
+using Progress = std::function<void(std::string_view)>;
+
+struct CreateOptions {
+  InstanceOptions mode;
+  bool start = true;
+  /// Where the Docker binaries come from; empty: docker.io's directories.
+  std::vector<std::filesystem::path> binary_dirs;
+  /// sysbox-runc, sysbox-mgr and sysbox-fs; set means mode.sysbox.
+  std::optional<std::filesystem::path> sysbox_dir;
+};
+
+/// True when systemd runs this host (/run/systemd/system exists).
+[[nodiscard]] bool systemd_running();
+
+[[nodiscard]] core::Result<void> create(const InstanceEnv& env, const CreateOptions& options, const HostPaths& host,
+                                        const Progress& progress);
+/// Starts dockerd (through its unit, or detached with a pid file) and waits
+/// until the socket answers.
+[[nodiscard]] core::Result<void> start(const InstanceRecord& instance, const HostPaths& host, const Progress& progress);
+/// Stops dockerd; the firewall rules go with it.
+[[nodiscard]] core::Result<void> stop(const InstanceRecord& instance, const HostPaths& host, const Progress& progress);
+
+struct InstanceStatus {
+  std::string state;  ///< "active", "inactive", "failed", "activating", ...
+  std::optional<pid_t> pid;
+  bool answers = false;  ///< the socket answers /_ping
+};
+[[nodiscard]] core::Result<InstanceStatus> status(const InstanceRecord& instance, const HostPaths& host);
+
+/// Checks every resource of the instance's inventory (files, binaries, unit,
+/// account, bridge, firewall, socket); returns what is wrong, empty if nothing.
+[[nodiscard]] core::Result<std::vector<std::string>> verify(const InstanceRecord& instance, const HostPaths& host);
+
+/// Removes containers, stops dockerd, removes the unit, firewall, bridge,
+/// directories, user, group and inventory entry (and the shared sysbox
+/// service after the last instance using it). What is already gone is fine.
+[[nodiscard]] core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const Progress& progress);
+
+}  // namespace berth::instance

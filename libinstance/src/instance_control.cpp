@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "berth/core/detach.hpp"
+#include "berth/instance/docker_api.hpp"
+#include "instance_internal.hpp"
+
+#include <fmt/format.h>
+
+namespace berth::instance {
+namespace {
+
+RenderOptions render_options(const InstanceRecord& r, const HostPaths& host) {
+  RenderOptions o = host.tools;
+  o.firewall = r.options.firewall;
+  o.sysbox = r.options.sysbox;
+  return o;
+}
+
+std::string unit_state(const InstanceEnv& env) {
+  // is-active exits non-zero for anything but "active"; its output is still the state.
+  auto r = core::run({.program = "systemctl", .args = {"is-active", env.unit()}, .timeout = std::chrono::seconds(30)});
+  if (!r) return "unknown";
+  std::string s = r->out;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s.empty() ? "unknown" : s;
+}
+
+std::optional<pid_t> running_pid(const InstanceEnv& env) {
+  auto pid = detail::read_pidfile(layout_of(env).pidfile);
+  if (pid && core::process_alive(*pid)) return pid;
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::Result<void> start(const InstanceRecord& r, const HostPaths& host, const Progress& progress) {
+  const InstanceEnv& env = r.env;
+  const std::string what = "start " + env.prefix;
+  if (r.options.systemd) {
+    if (progress) progress(fmt::format("{}: starting {}", env.prefix, env.unit()));
+    BERTH_TRY(detail::systemctl({"start", env.unit()}), what);
+    auto alive = [&] {
+      auto s = unit_state(env);
+      return s == "active" || s == "activating" || s == "reloading";
+    };
+    BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, alive, progress), what);
+    return {};
+  }
+  if (auto pid = running_pid(env)) {
+    BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
+              what);
+    return {};
+  }
+  if (r.options.sysbox) BERTH_TRY(detail::sysbox_acquire(env.prefix, host), what);
+  if (progress) progress(fmt::format("{}: applying bridge and {} rules", env.prefix, firewall_name(r.options.firewall)));
+  BERTH_TRY(detail::run_steps(start_steps(env, render_options(r, host))), what);
+  const auto cmd = daemon_command(env);
+  auto pid = core::spawn_detached({.program = cmd.front(),
+                                   .args = {cmd.begin() + 1, cmd.end()},
+                                   .env = daemon_environment(env)},
+                                  layout_of(env).log / "dockerd.log");
+  if (!pid) return std::move(pid).error().wrap(what);
+  BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
+            what);
+  return {};
+}
+
+core::Result<void> stop(const InstanceRecord& r, const HostPaths& host, const Progress& progress) {
+  const InstanceEnv& env = r.env;
+  const std::string what = "stop " + env.prefix;
+  if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
+  if (r.options.systemd) {
+    BERTH_TRY(detail::systemctl({"stop", env.unit()}), what);
+    return {};
+  }
+  if (auto pid = running_pid(env)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
+  BERTH_TRY(detail::run_steps(stop_steps(env, render_options(r, host))), what);
+  if (r.options.sysbox) BERTH_TRY(detail::sysbox_release(env.prefix, host), what);
+  return {};
+}
+
+core::Result<InstanceStatus> status(const InstanceRecord& r, const HostPaths&) {
+  InstanceStatus s;
+  s.pid = running_pid(r.env);
+  if (r.options.systemd)
+    s.state = unit_state(r.env);
+  else
+    s.state = s.pid ? "active" : "inactive";
+  s.answers = docker_answers(layout_of(r.env).socket, std::chrono::seconds(2));
+  return s;
+}
+
+}  // namespace berth::instance

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "berth/core/process.hpp"
+#include "berth/instance/docker_api.hpp"
+#include "instance_internal.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <fstream>
+#include <thread>
+
+namespace berth::instance::detail {
+
+core::Result<void> run_steps(const std::vector<Step>& steps) {
+  for (const auto& s : steps) {
+    if (!s.unless.empty()) {
+      auto check = core::run({.program = s.unless.front(),
+                              .args = {s.unless.begin() + 1, s.unless.end()},
+                              .timeout = std::chrono::seconds(60)});
+      if (check && check->success()) continue;
+    }
+    auto r = core::run_checked(
+        {.program = s.argv.front(), .args = {s.argv.begin() + 1, s.argv.end()}, .timeout = std::chrono::seconds(60)});
+    if (!r && !s.may_fail) return std::move(r).error();
+  }
+  return {};
+}
+
+core::Result<std::string> systemctl(std::vector<std::string> args) {
+  auto r = core::run_checked({.program = "systemctl", .args = std::move(args), .timeout = std::chrono::seconds(180)});
+  if (!r) return std::move(r).error();
+  return r->out;
+}
+
+std::optional<pid_t> read_pidfile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!std::getline(in, text)) return std::nullopt;
+  pid_t pid = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc{} || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+namespace {
+
+std::string last_log_line(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  if (last.size() > 300) last = last.substr(last.size() - 300);
+  return last;
+}
+
+}  // namespace
+
+core::Result<void> wait_for_socket(const InstanceEnv& env, std::chrono::seconds timeout,
+                                   const std::function<bool()>& still_starting, const Progress& progress) {
+  const Layout l = layout_of(env);
+  if (progress) progress(fmt::format("{}: waiting for {} to answer", env.prefix, l.socket.string()));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (docker_answers(l.socket, std::chrono::seconds(2))) return {};
+    if (still_starting && !still_starting()) {
+      const std::string last = last_log_line(l.log / "dockerd.log");
+      return core::make_error(core::Errc::child_failed,
+                              fmt::format("dockerd of {} stopped before its socket answered{}{}", env.prefix,
+                                          last.empty() ? "" : ": ", last));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(250));
+  }
+  return core::make_error(core::Errc::timed_out, fmt::format("{} did not answer within {} s", l.socket.string(),
+                                                             timeout.count()));
+}
+
+std::filesystem::path unit_path(const InstanceEnv& env, const HostPaths& host) { return host.unit_dir / env.unit(); }
+
+}  // namespace berth::instance::detail

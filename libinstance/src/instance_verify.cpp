@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "berth/core/fs.hpp"
+#include "berth/core/process.hpp"
+#include "berth/instance/accounts.hpp"
+#include "berth/instance/binaries.hpp"
+#include "berth/instance/docker_api.hpp"
+#include "instance_internal.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace berth::instance {
+namespace {
+
+bool succeeds(std::vector<std::string> argv) {
+  auto r = core::run({.program = argv.front(), .args = {argv.begin() + 1, argv.end()}, .timeout = std::chrono::seconds(30)});
+  return r && r->success();
+}
+
+std::string output_of(std::vector<std::string> argv) {
+  auto r = core::run({.program = argv.front(), .args = {argv.begin() + 1, argv.end()}, .timeout = std::chrono::seconds(30)});
+  return r && r->success() ? r->out : std::string{};
+}
+
+void expect_file(std::vector<std::string>& problems, const std::filesystem::path& p, const std::string& want) {
+  auto have = core::read_file(p);
+  if (!have)
+    problems.push_back(fmt::format("{} is missing", p.string()));
+  else if (*have != want)
+    problems.push_back(fmt::format("{} differs from what dockyard writes", p.string()));
+}
+
+void expect_owner(std::vector<std::string>& problems, const std::filesystem::path& p, mode_t mode, gid_t gid,
+                  const std::string& group) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) {
+    problems.push_back(fmt::format("{} is missing", p.string()));
+    return;
+  }
+  if ((st.st_mode & 07777) != mode || st.st_uid != 0 || st.st_gid != gid)
+    problems.push_back(fmt::format("{} is not root:{} {:04o}", p.string(), group, mode));
+}
+
+}  // namespace
+
+core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const HostPaths& host) {
+  const InstanceEnv& env = r.env;
+  const Layout l = layout_of(env);
+  RenderOptions render = host.tools;
+  render.firewall = r.options.firewall;
+  render.sysbox = r.options.sysbox;
+  std::vector<std::string> problems;
+
+  expect_file(problems, l.env_file, render_env(env));
+  expect_file(problems, l.daemon_json, render_daemon_json(env, render));
+  if (r.options.firewall == FirewallMode::Nftables) expect_file(problems, l.firewall_file, render_nft_ruleset(env));
+  for (const auto& name : docker_binary_names())
+    if (::access((l.bin / name).c_str(), X_OK) != 0) problems.push_back(fmt::format("{} is missing", (l.bin / name).string()));
+
+  const auto gid = group_id(env.group());
+  if (!gid) problems.push_back(fmt::format("group {} is missing", env.group()));
+  if (!user_exists(env.group())) problems.push_back(fmt::format("user {} is missing", env.group()));
+  if (gid) expect_owner(problems, l.root, 0750, *gid, env.group());
+
+  auto st = status(r, host);
+  if (!st) return std::move(st).error().wrap("verify " + env.prefix);
+  const bool running = st->state == "active";
+  if (r.options.systemd) {
+    expect_file(problems, detail::unit_path(env, host), render_unit(env, render));
+    if (output_of({"systemctl", "is-enabled", env.unit()}) != "enabled\n")
+      problems.push_back(fmt::format("{} is not enabled", env.unit()));
+  }
+  if (!running) {
+    problems.push_back(fmt::format("dockerd is not running ({})", st->state));
+    return problems;
+  }
+  const std::string ip = host.tools.ip.string();
+  if (output_of({ip, "-o", "-4", "address", "show", "dev", env.bridge()}).find(env.bridge_cidr.to_string()) ==
+      std::string::npos)
+    problems.push_back(fmt::format("bridge {} is missing or lacks {}", env.bridge(), env.bridge_cidr.to_string()));
+  if (r.options.firewall == FirewallMode::Nftables) {
+    const std::string table = output_of({host.tools.nft.string(), "list", "table", "inet", env.table()});
+    // nft lists set elements in its own order, so each piece is looked for on its own.
+    const std::vector<std::string> pieces{env.bridge_cidr.subnet().to_string(), env.pool_base.to_string(),
+                                          "ct state established,related", " drop", "masquerade"};
+    if (table.empty())
+      problems.push_back(fmt::format("nftables table inet {} is missing", env.table()));
+    else if (std::any_of(pieces.begin(), pieces.end(), [&](const auto& p) { return table.find(p) == std::string::npos; }))
+      problems.push_back(fmt::format("nftables table inet {} lacks its rules", env.table()));
+  } else {
+    for (const auto& rule : iptables_rules(env)) {
+      std::vector<std::string> argv{host.tools.iptables.string(), "-w", "-t", rule.table, "-C", rule.chain};
+      argv.insert(argv.end(), rule.spec.begin(), rule.spec.end());
+      if (!succeeds(argv))
+        problems.push_back(fmt::format("iptables rule missing: -t {} {} {}", rule.table, rule.chain,
+                                       fmt::join(rule.spec, " ")));
+    }
+  }
+  if (gid) expect_owner(problems, l.socket, 0660, *gid, env.group());
+  if (!st->answers) problems.push_back(fmt::format("{} does not answer", l.socket.string()));
+  return problems;
+}
+
+}  // namespace berth::instance

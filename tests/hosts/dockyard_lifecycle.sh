@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# dockyard's lifecycle suite (system tier) in a fresh test host:
+#   dockyard_lifecycle.sh DOCKYARD_BIN systemd|no-systemd|iptables
+# gen-env for three instances; create a, b, c concurrently; each runs a
+# container that reaches an outside peer and resolves a name; isolation;
+# stop/start without duplicate rules; socket permissions; destroy a while a
+# container runs, twice; b and c unaffected; reboot (systemd modes): b and c
+# come back by themselves; destroy b and c; nothing of dockyard remains.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+here=$(cd "$(dirname "$0")" && pwd)
+dockyard_bin=$1 mode=$2
+source "$here/test_host.sh"
+
+case "$mode" in
+systemd) flags=(--sysbox-dir /root/sysbox) restart_how=systemctl ;;
+no-systemd) flags=(--no-systemd --sysbox-dir /root/sysbox) restart_how=dockyard ;;
+iptables) flags=(--firewall iptables) restart_how=dockyard ;;
+*) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
+step() { printf '== %s: %s\n' "$mode" "$*"; }
+phase() { th bash /berth-tests/dockyard_phases.sh "$@"; }
+
+step "boot the test host"
+th_start "$dockyard_bin" "$here"
+phase outside
+step "gen-env for three instances"
+phase gen
+step "create a, b and c concurrently (${flags[*]})"
+phase create "${flags[@]}"
+[ "$mode" = iptables ] || phase sysbox active
+step "containers run, reach the outside peer and resolve its name"
+phase running a b c
+step "isolation between instances"
+phase isolated a b c
+step "stop and start re-apply the rules without duplicates"
+phase restart a "$restart_how"
+if [ "$mode" != iptables ]; then
+  step "the shared sysbox stops after the last instance and starts before the first"
+  phase stop-all a b c
+  phase sysbox inactive
+  phase start-all a b c
+  phase sysbox active
+fi
+step "socket permissions"
+phase sockets
+step "destroy a while its container runs, twice"
+phase destroy a
+step "b and c are unaffected"
+phase running b c
+if [ "$mode" != no-systemd ]; then
+  step "reboot: b and c come back by themselves"
+  th_reboot
+  phase outside
+  phase after-boot b c
+  phase running b c
+fi
+step "destroy b and c: nothing of dockyard remains"
+phase destroy b
+phase destroy c
+phase nothing-left
+step "passed"
