@@ -43,9 +43,15 @@ core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
   BERTH_TRY(core::write_file_atomic(l.daemon_json, render_daemon_json(env, render), 0644), "lay out");
   BERTH_TRY(core::write_file_atomic(l.firewall_file, render_nft_ruleset(env), 0644), "lay out");
   if (mode.systemd) {
-    BERTH_TRY(core::write_file_atomic(detail::unit_path(env, host), render_unit(env, render), 0644), "lay out");
-    BERTH_TRY(detail::systemctl({"daemon-reload"}), "lay out");
-    BERTH_TRY(detail::systemctl({"enable", env.unit()}), "lay out");
+    const auto unit = detail::unit_path(env, host);
+    const std::string text = render_unit(env, render);
+    auto before = core::read_file(unit);
+    BERTH_TRY(core::write_file_atomic(unit, text, 0644), "lay out");
+    // A reload costs systemd ~0.1 s and serialises concurrent creates. A new
+    // unit needs none (systemd 252 loads a unit file it has not seen when it
+    // is first started); only a changed one does.
+    if (before && *before != text) BERTH_TRY(detail::systemctl({"daemon-reload"}), "lay out");
+    BERTH_TRY(detail::systemctl({"enable", "--no-reload", env.unit()}), "lay out");
   }
   return {};
 }

@@ -48,6 +48,12 @@ gen)  # gen-env for three instances, each avoiding the others
 create)  # create a, b, c concurrently with the given flags
   create_one() { dockyard create --env "$(env_of "$1")" $FLAGS; }
   FLAGS="$*" each create_one a b c
+  # The units as written pass systemd's own checks on a host that runs them.
+  for unit in /etc/systemd/system/dy*_docker.service /etc/systemd/system/dockyard-sysbox.service; do
+    [ -e "$unit" ] || continue
+    out=$(systemd-analyze verify "$unit" 2>&1 || echo "exit $?")
+    if grep -q "$(basename "$unit")\|^exit" <<<"$out"; then fail "systemd-analyze verify $unit: $out"; fi
+  done
   ;;
 running)  # each instance answers, verifies, runs a container that reaches the outside and resolves a name
   check() {

@@ -72,7 +72,7 @@ th_start() {
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --sysctl net.ipv4.ip_forward=1 \
-    -v "$(realpath "$dockyard_bin"):/usr/local/bin/dockyard:ro" -v "$tests_dir:/berth-tests:ro" \
+    -v "$(realpath "$dockyard_bin"):/usr/local/bin/dockyard:ro" -v "$(realpath "$tests_dir"):/berth-tests:ro" \
     "$image" /sbin/init >/dev/null
   th_wait_boot
 }
