@@ -3,6 +3,7 @@
 // network) and reloads it on change or SIGHUP.
 #include "berth/core/log.hpp"
 #include "berth/net/dns/records_dir.hpp"
+#include "options.hpp"
 #include "report.hpp"
 
 #include <boost/program_options.hpp>
@@ -34,17 +35,7 @@ int main(int argc, char** argv) {
       "ask the next upstream when one has not answered within this")(
       "log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "berth-dns: error: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto done = berth::cli::parse_options("berth-dns: error", argc, argv, desc, vm)) return *done;
   if (records.empty()) {
     fmt::print(stderr, "berth-dns: error: --records is required (see --help)\n");
     return 2;

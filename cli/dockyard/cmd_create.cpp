@@ -4,6 +4,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/instance/instance.hpp"
 #include "instance_args.hpp"
+#include "options.hpp"
 #include "report.hpp"
 
 #include <boost/json.hpp>
@@ -34,17 +35,7 @@ int cmd_create(int argc, char** argv) {
       "sysbox-dir", po::value(&sysbox_dir), "DIR holds sysbox-runc, sysbox-mgr and sysbox-fs")(
       "json", "print the instance as JSON");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "dockyard: error: create: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto done = parse_options("dockyard: error: create", argc, argv, desc, vm)) return *done;
   auto text = core::read_file(env_file);
   if (!text) return report("dockyard", std::move(text).error().wrap("create: env file " + env_file));
   auto env = instance::parse_env(*text);

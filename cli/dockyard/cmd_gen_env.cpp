@@ -4,6 +4,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/instance/host_view.hpp"
 #include "environment.hpp"
+#include "options.hpp"
 #include "report.hpp"
 
 #include <boost/json.hpp>
@@ -32,17 +33,7 @@ int cmd_gen_env(int argc, char** argv) {
       "avoid", po::value(&avoid), "also avoid the instance in this env file (not created yet); repeatable")("allow-docker-pools",
                                                "let values overlap Docker's default address pools");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "dockyard: error: gen-env: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto done = parse_options("dockyard: error: gen-env", argc, argv, desc, vm)) return *done;
   auto request = instance::request_from_environment(environment());
   request.nocheck = vm.count("nocheck") > 0;
   request.allow_docker_pools = vm.count("allow-docker-pools") > 0;

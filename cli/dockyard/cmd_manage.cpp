@@ -3,6 +3,7 @@
 
 #include "berth/instance/instance.hpp"
 #include "instance_args.hpp"
+#include "options.hpp"
 #include "report.hpp"
 
 #include <boost/json.hpp>
@@ -88,22 +89,11 @@ int cmd_manage(std::string_view verb, int argc, char** argv) {
   if (verb == "destroy") desc.add_options()("yes,y", "do not ask (the only mode: dockyard never prompts)");
   po::options_description hidden;
   hidden.add_options()("prefix", po::value(&prefix));
-  po::options_description all;
-  all.add(desc).add(hidden);
   po::positional_options_description pos;
   if (verb != "list") pos.add("prefix", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "dockyard: error: {}: {}\n", verb, e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto done = parse_options(fmt::format("dockyard: error: {}", verb), argc, argv, desc, vm, &hidden, &pos))
+    return *done;
   const bool as_json = vm.count("json") > 0;
   instance::HostPaths host;
   if (verb == "list") return list(as_json, host);
