@@ -25,7 +25,7 @@ std::string unit_state(const InstanceEnv& env) {
 }
 
 std::optional<pid_t> running_pid(const InstanceEnv& env) {
-  auto pid = detail::read_pidfile(layout_of(env).pidfile);
+  auto pid = detail::dockerd_pid(env);
   if (pid && core::process_alive(*pid)) return pid;
   return std::nullopt;
 }

@@ -104,7 +104,7 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
   if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
   if (has_unit && systemd_running()) {
     (void)detail::systemctl({"disable", "--now", env.unit()});
-  } else if (auto pid = detail::read_pidfile(l.pidfile)) {
+  } else if (auto pid = detail::dockerd_pid(env)) {
     BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
   }
   kill_leftovers(env);

@@ -21,6 +21,11 @@ namespace berth::instance::detail {
 /// The pid in a pid file, if the file holds one.
 [[nodiscard]] std::optional<pid_t> read_pidfile(const std::filesystem::path& path);
 
+/// The pid of the instance's running dockerd, from its pid file, only if that
+/// process really is the instance's dockerd: after a reboot the file is stale
+/// and its pid may belong to anything.
+[[nodiscard]] std::optional<pid_t> dockerd_pid(const InstanceEnv& env);
+
 /// Waits until the socket answers /_ping; gives up at the deadline or as soon
 /// as `still_starting` says the daemon is gone (with its log's last line).
 [[nodiscard]] core::Result<void> wait_for_socket(const InstanceEnv& env, std::chrono::seconds timeout,

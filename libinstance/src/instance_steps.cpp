@@ -42,6 +42,18 @@ std::optional<pid_t> read_pidfile(const std::filesystem::path& path) {
   return pid;
 }
 
+std::optional<pid_t> dockerd_pid(const InstanceEnv& env) {
+  const Layout l = layout_of(env);
+  auto pid = read_pidfile(l.pidfile);
+  if (!pid) return std::nullopt;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(*pid) + "/exe", ec);
+  // " (deleted)": a re-run of create replaced the binary (by rename) under the running daemon.
+  const std::string want = (l.bin / "dockerd").string();
+  if (ec || (exe.string() != want && exe.string() != want + " (deleted)")) return std::nullopt;
+  return pid;
+}
+
 namespace {
 
 std::string last_log_line(const std::filesystem::path& log) {

@@ -6,7 +6,8 @@
 # container that reaches an outside peer and resolves a name; isolation;
 # stop/start without duplicate rules; socket permissions; destroy a while a
 # container runs, twice; b and c unaffected; reboot (systemd modes): b and c
-# come back by themselves; destroy b and c; nothing of dockyard remains.
+# come back by themselves (--no-systemd: `dockyard start` after the reboot);
+# destroy b and c; nothing of dockyard remains.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,14 @@ iptables) flags=(--firewall iptables) restart_how=dockyard ;;
 esac
 step() { printf '== %s: %s\n' "$mode" "$*"; }
 phase() { th bash /berth-tests/dockyard_phases.sh "$@"; }
+
+# This machine must come out as it went in (the test host has its own network namespace).
+forwarding_before=$(cat /proc/sys/net/ipv4/ip_forward)
+machine_unchanged() {
+  local now
+  now=$(cat /proc/sys/net/ipv4/ip_forward)
+  [ "$now" = "$forwarding_before" ] || { echo "FAIL: this machine's net.ipv4.ip_forward went $forwarding_before -> $now" >&2; exit 1; }
+}
 
 step "boot the test host"
 th_start "$dockyard_bin" "$here"
@@ -55,9 +64,17 @@ if [ "$mode" != no-systemd ]; then
   phase outside
   phase after-boot b c
   phase running b c
+else
+  step "reboot: without systemd nothing restarts b and c; dockyard start brings them back"
+  th_reboot
+  phase outside
+  phase not-running b c
+  phase start-all b c
+  phase running b c
 fi
 step "destroy b and c: nothing of dockyard remains"
 phase destroy b
 phase destroy c
 phase nothing-left
+machine_unchanged
 step "passed"

@@ -144,6 +144,11 @@ destroy)  # destroy while a container runs, twice; nothing of it remains
   if getent group "${p}docker" >/dev/null; then fail "$i: group left"; fi
   if dockyard list | grep -q "^$p "; then fail "$i: still listed"; fi
   ;;
+not-running)  # after a reboot, --no-systemd instances are down (their pid files are stale)
+  for i in "$@"; do
+    if dockyard status "$(prefix "$i")"; then fail "$i runs although nothing started it"; fi
+  done
+  ;;
 after-boot)  # the survivors came back by themselves
   for i in "$@"; do
     p=$(prefix "$i")

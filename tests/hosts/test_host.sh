@@ -57,9 +57,13 @@ th_start() {
   tarball=$("$here/build_rootfs.sh" "${BERTH_TEST_HOST_CACHE:-/var/cache/berth/test-host}")
   th_work=$(mktemp -d /var/tmp/berth-test-host-XXXXXX)
   trap th_stop EXIT
-  dockerd --data-root "$th_work/data" --exec-root "$th_work/exec" --pidfile "$th_work/dockerd.pid" \
-    -H "unix://$th_work/docker.sock" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-    --userland-proxy=false >"$th_work/dockerd.log" 2>&1 &
+  # Nothing of this machine may change: no bridge, no firewall rules, no
+  # forwarding switched on (dockerd's --ip-forward defaults to true and would
+  # flip net.ipv4.ip_forward here), and its trust key kept out of /etc/docker.
+  printf '{"deprecated-key-path": "%s/key.json"}\n' "$th_work" >"$th_work/daemon.json"
+  dockerd --config-file "$th_work/daemon.json" --data-root "$th_work/data" --exec-root "$th_work/exec" \
+    --pidfile "$th_work/dockerd.pid" -H "unix://$th_work/docker.sock" --bridge=none --iptables=false \
+    --ip6tables=false --ip-masq=false --ip-forward=false --userland-proxy=false >"$th_work/dockerd.log" 2>&1 &
   th_pid=$!
   for _ in $(seq 1 200); do th_docker version >/dev/null 2>&1 && break; sleep 0.1; done
   th_docker version >/dev/null || { tail -5 "$th_work/dockerd.log" >&2; return 1; }
