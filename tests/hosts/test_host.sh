@@ -13,6 +13,7 @@
 th_work=""
 th_pid=""
 th_name=""
+th_made_run_docker=0
 
 th_docker() { /usr/bin/docker -H "unix://$th_work/docker.sock" "$@"; }
 
@@ -46,6 +47,11 @@ th_stop() {
     for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$th_work"
   fi
+  # dockerd makes /run/docker/plugins, and containerd's shims /run/containerd/s, wherever they
+  # run; remove them when they were not there before (rmdir: only once empty).
+  if [ "$th_made_run_docker" = 1 ]; then
+    rmdir /run/docker/plugins /run/docker /run/containerd/s /run/containerd 2>/dev/null || true
+  fi
   th_pid="" th_name="" th_work=""
 }
 
@@ -55,6 +61,7 @@ th_start() {
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   local tarball
   tarball=$("$here/build_rootfs.sh" "${BERTH_TEST_HOST_CACHE:-/var/cache/berth/test-host}")
+  [ -e /run/docker ] || [ -e /run/containerd ] || th_made_run_docker=1
   th_work=$(mktemp -d /var/tmp/berth-test-host-XXXXXX)
   trap th_stop EXIT
   # Nothing of this machine may change: no bridge, no firewall rules, no
