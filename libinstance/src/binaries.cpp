@@ -47,7 +47,8 @@ core::Result<void> install_binaries(const std::map<std::string, std::filesystem:
                                     const std::filesystem::path& bin_dir) {
   for (const auto& [name, source] : binaries) {
     const auto target = bin_dir / name;
-    const auto temp = bin_dir / ("." + name + ".new");
+    // A name of its own: concurrent creates install the shared sysbox binaries at once.
+    const auto temp = bin_dir / fmt::format(".{}.{}.new", name, ::getpid());
     std::error_code ec;
     std::filesystem::copy_file(source, temp, std::filesystem::copy_options::overwrite_existing, ec);
     if (ec) return core::make_error(ec, fmt::format("copy '{}' to '{}'", source.string(), temp.string()));

@@ -34,6 +34,17 @@ core::Result<void> wait_ready(int fd, short events, Clock::time_point deadline, 
   }
 }
 
+/// The address of a unix socket path (which must fit sun_path).
+core::Result<sockaddr_un> unix_address(const std::filesystem::path& socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = socket.string();
+  if (path.size() >= sizeof addr.sun_path)
+    return core::make_error(core::Errc::invalid_argument, path + ": socket path too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
 bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -77,15 +88,11 @@ core::Result<HttpReply> docker_request(const std::filesystem::path& socket, std:
                                        std::string_view target, std::chrono::milliseconds timeout) {
   const std::string what = fmt::format("{} {} on '{}'", method, target, socket.string());
   const auto deadline = Clock::now() + timeout;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = socket.string();
-  if (path.size() >= sizeof addr.sun_path)
-    return core::make_error(core::Errc::invalid_argument, what + ": socket path too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  auto addr = unix_address(socket);
+  if (!addr) return std::move(addr).error().wrap(what);
   core::UniqueFd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
   if (!fd) return core::errno_error(errno, what);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS)
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0 && errno != EINPROGRESS)
     return core::errno_error(errno, what);
   const std::string request = fmt::format("{} {} HTTP/1.0\r\nHost: docker\r\n\r\n", method, target);
   std::size_t sent = 0;
@@ -111,6 +118,13 @@ core::Result<HttpReply> docker_request(const std::filesystem::path& socket, std:
   auto reply = parse_http_reply(raw);
   if (!reply) return std::move(reply).error().wrap(what);
   return reply;
+}
+
+bool accepts_connections(const std::filesystem::path& socket) {
+  auto addr = unix_address(socket);
+  if (!addr) return false;
+  core::UniqueFd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  return fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0;
 }
 
 bool docker_answers(const std::filesystem::path& socket, std::chrono::milliseconds timeout) {

@@ -36,7 +36,7 @@ bool prefix_taken(const std::string& prefix, const HostView& host) {
   InstanceEnv probe;
   probe.prefix = prefix;
   auto in = [](const auto& list, const std::string& v) { return std::find(list.begin(), list.end(), v) != list.end(); };
-  return in(host.interfaces, probe.bridge()) || in(host.units, probe.unit()) ||
+  return in(host.interfaces, probe.bridge()) || in(host.units, probe.unit()) || in(host.units, probe.containerd_unit()) ||
          (host.exists && host.exists(probe.exec_root())) ||
          std::any_of(host.instances.begin(), host.instances.end(), [&](const auto& i) { return i.prefix == prefix; });
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/core/detach.hpp"
+#include "berth/core/fs.hpp"
 #include "berth/instance/docker_api.hpp"
 #include "instance_internal.hpp"
 
@@ -24,10 +25,25 @@ std::string unit_state(const InstanceEnv& env) {
   return s.empty() ? "unknown" : s;
 }
 
-std::optional<pid_t> running_pid(const InstanceEnv& env) {
-  auto pid = detail::dockerd_pid(env);
+std::optional<pid_t> running_pid(const InstanceEnv& env, detail::Daemon which = detail::Daemon::Dockerd) {
+  auto pid = detail::daemon_pid(env, which);
   if (pid && core::process_alive(*pid)) return pid;
   return std::nullopt;
+}
+
+/// Without systemd: containerd first (detached, with the pid file dockyard
+/// writes for it), then dockerd pointed at its socket.
+core::Result<void> start_containerd(const InstanceEnv& env, const HostPaths& host) {
+  if (running_pid(env, detail::Daemon::Containerd)) return {};
+  const Layout l = layout_of(env);
+  const auto cmd = containerd_command(env);
+  auto pid = core::spawn_detached({.program = cmd.front(), .args = {cmd.begin() + 1, cmd.end()}, .env = daemon_environment(env)},
+                                  l.log / "containerd.log");
+  if (!pid) return std::move(pid).error().wrap("start containerd");
+  BERTH_TRY(core::write_file_atomic(l.containerd_pidfile, fmt::format("{}\n", *pid)), "start containerd");
+  BERTH_TRY(detail::wait_for_listener(l.containerd_socket, host.start_timeout, [&] { return core::process_alive(*pid); }),
+            "start containerd");
+  return {};
 }
 
 }  // namespace
@@ -53,6 +69,7 @@ core::Result<void> start(const InstanceRecord& r, const HostPaths& host, const P
   if (r.options.sysbox) BERTH_TRY(detail::sysbox_acquire(env.prefix, host), what);
   if (progress) progress(fmt::format("{}: applying bridge and {} rules", env.prefix, firewall_name(r.options.firewall)));
   BERTH_TRY(detail::run_steps(start_steps(env, render_options(r, host))), what);
+  BERTH_TRY(start_containerd(env, host), what);
   const auto cmd = daemon_command(env);
   auto pid = core::spawn_detached({.program = cmd.front(),
                                    .args = {cmd.begin() + 1, cmd.end()},
@@ -69,10 +86,12 @@ core::Result<void> stop(const InstanceRecord& r, const HostPaths& host, const Pr
   const std::string what = "stop " + env.prefix;
   if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
   if (r.options.systemd) {
-    BERTH_TRY(detail::systemctl({"stop", env.unit()}), what);
+    BERTH_TRY(detail::systemctl({"stop", env.unit(), env.containerd_unit()}), what);
     return {};
   }
   if (auto pid = running_pid(env)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
+  if (auto pid = running_pid(env, detail::Daemon::Containerd))
+    BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
   BERTH_TRY(detail::run_steps(stop_steps(env, render_options(r, host))), what);
   if (r.options.sysbox) BERTH_TRY(detail::sysbox_release(env.prefix, host), what);
   return {};

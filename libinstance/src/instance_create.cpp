@@ -42,16 +42,21 @@ core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
   BERTH_TRY(core::write_file_atomic(l.env_file, render_env(env), 0644), "lay out");
   BERTH_TRY(core::write_file_atomic(l.daemon_json, render_daemon_json(env, render), 0644), "lay out");
   BERTH_TRY(core::write_file_atomic(l.firewall_file, render_nft_ruleset(env), 0644), "lay out");
+  BERTH_TRY(core::write_file_atomic(l.containerd_config, render_containerd_config(env), 0644), "lay out");
   if (mode.systemd) {
-    const auto unit = detail::unit_path(env, host);
-    const std::string text = render_unit(env, render);
-    auto before = core::read_file(unit);
-    BERTH_TRY(core::write_file_atomic(unit, text, 0644), "lay out");
+    bool changed = false;
+    for (const auto& [name, text] : {std::pair{env.containerd_unit(), render_containerd_unit(env)},
+                                     std::pair{env.unit(), render_unit(env, render)}}) {
+      const auto path = host.unit_dir / name;
+      auto before = core::read_file(path);
+      changed = changed || (before && *before != text);
+      BERTH_TRY(core::write_file_atomic(path, text, 0644), "lay out");
+    }
     // A reload costs systemd ~0.1 s and serialises concurrent creates. A new
     // unit needs none (systemd 252 loads a unit file it has not seen when it
     // is first started); only a changed one does.
-    if (before && *before != text) BERTH_TRY(detail::systemctl({"daemon-reload"}), "lay out");
-    BERTH_TRY(detail::systemctl({"enable", "--no-reload", env.unit()}), "lay out");
+    if (changed) BERTH_TRY(detail::systemctl({"daemon-reload"}), "lay out");
+    BERTH_TRY(detail::systemctl({"enable", "--no-reload", env.containerd_unit(), env.unit()}), "lay out");
   }
   return {};
 }

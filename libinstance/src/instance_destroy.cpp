@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,7 @@ bool under(const std::string& path, const std::filesystem::path& dir) {
 /// shims) and anything still in its unit's cgroup.
 void kill_leftovers(const InstanceEnv& env) {
   const Layout l = layout_of(env);
-  const std::string cgroup_tail = "/" + env.unit();
+  const std::array<std::string, 2> cgroups{"/" + env.unit(), "/" + env.containerd_unit()};
   for (int round = 0; round < 2; ++round) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -43,8 +44,8 @@ void kill_leftovers(const InstanceEnv& env) {
         std::ifstream cg(entry.path() / "cgroup");
         std::string line;
         while (!ours && std::getline(cg, line))
-          ours = line.size() >= cgroup_tail.size() &&
-                 (line.ends_with(cgroup_tail) || line.find(cgroup_tail + "/") != std::string::npos);
+          for (const auto& tail : cgroups)
+            ours = ours || line.ends_with(tail) || line.find(tail + "/") != std::string::npos;
       }
       if (ours) ::kill(pid, round == 0 ? SIGTERM : SIGKILL);
     }
@@ -90,7 +91,8 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
                                                               env.prefix, (*record)->env.root.string()));
   const Layout l = layout_of(env);
   const auto unit = detail::unit_path(env, host);
-  const bool has_unit = std::filesystem::exists(unit);
+  const auto containerd_unit = host.unit_dir / env.containerd_unit();
+  const bool has_unit = std::filesystem::exists(unit) || std::filesystem::exists(containerd_unit);
 
   // Containers first, through the API while dockerd still runs: they are
   // stopped and their mounts and network namespaces released properly.
@@ -102,11 +104,10 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
     }
   }
   if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
-  if (has_unit && systemd_running()) {
-    (void)detail::systemctl({"disable", "--now", env.unit()});
-  } else if (auto pid = detail::dockerd_pid(env)) {
-    BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
-  }
+  if (has_unit && systemd_running())
+    for (const auto& u : {env.unit(), env.containerd_unit()}) (void)detail::systemctl({"disable", "--now", u});
+  for (auto which : {detail::Daemon::Dockerd, detail::Daemon::Containerd})
+    if (auto pid = detail::daemon_pid(env, which)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
   kill_leftovers(env);
 
   // Both firewall kinds, in case the record is gone: each step may fail harmlessly.
@@ -119,12 +120,14 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
   if (auto links = net::Links::open()) BERTH_TRY(links->remove_if_present(env.bridge()), what);
 
   if (has_unit) {
-    std::error_code ec;
-    std::filesystem::remove(unit, ec);
-    if (ec) return core::make_error(ec, what + ": remove " + unit.string());
+    for (const auto& u : {unit, containerd_unit}) {
+      std::error_code ec;
+      std::filesystem::remove(u, ec);
+      if (ec) return core::make_error(ec, what + ": remove " + u.string());
+    }
     if (systemd_running()) {
       (void)detail::systemctl({"daemon-reload"});
-      (void)detail::systemctl({"reset-failed", env.unit()});
+      (void)detail::systemctl({"reset-failed", env.unit(), env.containerd_unit()});
     }
   }
   if (*record && (*record)->options.sysbox && !(*record)->options.systemd)

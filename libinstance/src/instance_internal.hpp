@@ -21,10 +21,15 @@ namespace berth::instance::detail {
 /// The pid in a pid file, if the file holds one.
 [[nodiscard]] std::optional<pid_t> read_pidfile(const std::filesystem::path& path);
 
-/// The pid of the instance's running dockerd, from its pid file, only if that
-/// process really is the instance's dockerd: after a reboot the file is stale
-/// and its pid may belong to anything.
-[[nodiscard]] std::optional<pid_t> dockerd_pid(const InstanceEnv& env);
+enum class Daemon { Dockerd, Containerd };
+/// The pid of the instance's dockerd or containerd, from its pid file, only if
+/// that process really runs the instance's own binary: after a reboot the file
+/// is stale and its pid may belong to anything.
+[[nodiscard]] std::optional<pid_t> daemon_pid(const InstanceEnv& env, Daemon which);
+
+/// Waits until a unix socket accepts connections (containerd's gRPC socket).
+[[nodiscard]] core::Result<void> wait_for_listener(const std::filesystem::path& socket, std::chrono::seconds timeout,
+                                                   const std::function<bool()>& still_starting);
 
 /// Waits until the socket answers /_ping; gives up at the deadline or as soon
 /// as `still_starting` says the daemon is gone (with its log's last line).

@@ -42,16 +42,29 @@ std::optional<pid_t> read_pidfile(const std::filesystem::path& path) {
   return pid;
 }
 
-std::optional<pid_t> dockerd_pid(const InstanceEnv& env) {
+std::optional<pid_t> daemon_pid(const InstanceEnv& env, Daemon which) {
   const Layout l = layout_of(env);
-  auto pid = read_pidfile(l.pidfile);
+  auto pid = read_pidfile(which == Daemon::Dockerd ? l.pidfile : l.containerd_pidfile);
   if (!pid) return std::nullopt;
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(*pid) + "/exe", ec);
   // " (deleted)": a re-run of create replaced the binary (by rename) under the running daemon.
-  const std::string want = (l.bin / "dockerd").string();
+  const std::string want = (l.bin / (which == Daemon::Dockerd ? "dockerd" : "containerd")).string();
   if (ec || (exe.string() != want && exe.string() != want + " (deleted)")) return std::nullopt;
   return pid;
+}
+
+core::Result<void> wait_for_listener(const std::filesystem::path& socket, std::chrono::seconds timeout,
+                                     const std::function<bool()>& still_starting) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::string path = socket.string();
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (accepts_connections(socket)) return {};
+    if (still_starting && !still_starting())
+      return core::make_error(core::Errc::child_failed, path + ": the daemon stopped before it listened");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return core::make_error(core::Errc::timed_out, fmt::format("{} did not listen within {} s", path, timeout.count()));
 }
 
 namespace {

@@ -59,6 +59,7 @@ core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const Hos
   expect_file(problems, l.env_file, render_env(env));
   expect_file(problems, l.daemon_json, render_daemon_json(env, render));
   if (r.options.firewall == FirewallMode::Nftables) expect_file(problems, l.firewall_file, render_nft_ruleset(env));
+  expect_file(problems, l.containerd_config, render_containerd_config(env));
   for (const auto& name : docker_binary_names())
     if (::access((l.bin / name).c_str(), X_OK) != 0) problems.push_back(fmt::format("{} is missing", (l.bin / name).string()));
 
@@ -72,13 +73,17 @@ core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const Hos
   const bool running = st->state == "active";
   if (r.options.systemd) {
     expect_file(problems, detail::unit_path(env, host), render_unit(env, render));
-    if (output_of({"systemctl", "is-enabled", env.unit()}) != "enabled\n")
-      problems.push_back(fmt::format("{} is not enabled", env.unit()));
+    expect_file(problems, host.unit_dir / env.containerd_unit(), render_containerd_unit(env));
+    for (const auto& u : {env.unit(), env.containerd_unit()})
+      if (output_of({"systemctl", "is-enabled", u}) != "enabled\n") problems.push_back(fmt::format("{} is not enabled", u));
   }
   if (!running) {
     problems.push_back(fmt::format("dockerd is not running ({})", st->state));
     return problems;
   }
+  if (r.options.systemd ? output_of({"systemctl", "is-active", env.containerd_unit()}) != "active\n"
+                        : !detail::daemon_pid(env, detail::Daemon::Containerd))
+    problems.push_back("the instance's containerd is not running");
   const std::string ip = host.tools.ip.string();
   if (output_of({ip, "-o", "-4", "address", "show", "dev", env.bridge()}).find(env.bridge_cidr.to_string()) ==
       std::string::npos)

@@ -32,9 +32,11 @@ Layout layout_of(const InstanceEnv& e) {
   l.env_file = l.etc / "dockyard.env";
   l.firewall_file = l.etc / "firewall.nft";
   l.pidfile = l.run / "dockerd.pid";
-  // dockerd starts its own containerd with the socket under its exec root,
-  // so every instance gets a containerd of its own at this path.
-  l.containerd_socket = e.exec_root() / "containerd" / "containerd.sock";
+  l.containerd_config = l.etc / "containerd.toml";
+  l.containerd_pidfile = l.run / "containerd.pid";
+  l.containerd_root = l.data_root / "containerd";
+  l.containerd_state = e.exec_root() / "containerd";
+  l.containerd_socket = l.containerd_state / "containerd.sock";
   return l;
 }
 
@@ -53,6 +55,7 @@ std::string render_daemon_json(const InstanceEnv& e, const RenderOptions& o) {
       {"pidfile", l.pidfile.string()},
       {"hosts", json::array{"unix://" + l.socket.string()}},
       {"group", e.group()},
+      {"containerd", l.containerd_socket.string()},
   };
   if (o.sysbox)
     d["runtimes"] = json::object{{"sysbox-runc", json::object{{"path", (l.bin / "sysbox-runc").string()}}}};
@@ -140,6 +143,33 @@ std::vector<std::string> daemon_environment(const InstanceEnv& e) {
           "DOCKER_CONFIG=" + (l.lib / "docker").string()};
 }
 
+std::string render_containerd_config(const InstanceEnv& e) {
+  const Layout l = layout_of(e);
+  return fmt::format(
+      "# dockyard instance {prefix}: the containerd of its dockerd, and of nothing else.\n"
+      "version = 2\n"
+      "root = \"{root}\"\n"
+      "state = \"{state}\"\n"
+      "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+      "oom_score = -500\n"
+      "\n"
+      "[grpc]\n"
+      "  address = \"{socket}\"\n"
+      "\n"
+      "[ttrpc]\n"
+      "  address = \"{socket}.ttrpc\"\n"
+      "\n"
+      "[plugins.\"io.containerd.internal.v1.opt\"]\n"
+      "  path = \"{root}/opt\"\n",
+      fmt::arg("prefix", e.prefix), fmt::arg("root", l.containerd_root.string()),
+      fmt::arg("state", l.containerd_state.string()), fmt::arg("socket", l.containerd_socket.string()));
+}
+
+std::vector<std::string> containerd_command(const InstanceEnv& e) {
+  const Layout l = layout_of(e);
+  return {(l.bin / "containerd").string(), "--config", l.containerd_config.string()};
+}
+
 std::vector<std::string> daemon_command(const InstanceEnv& e) {
   const Layout l = layout_of(e);
   return {(l.bin / "dockerd").string(), "--config-file", l.daemon_json.string()};
@@ -155,20 +185,27 @@ std::string exec_line(const char* key, const Step& s) {
   return fmt::format("{}={}{}\n", key, s.may_fail ? "-" : "", cmd);
 }
 
+std::string environment_lines(const InstanceEnv& e) {
+  std::string env;
+  for (const auto& v : daemon_environment(e)) env += "Environment=" + v + "\n";
+  return env;
+}
+
 }  // namespace
 
 std::string render_unit(const InstanceEnv& e, const RenderOptions& o) {
   const Layout l = layout_of(e);
-  std::string pre, post, env;
+  std::string pre, post;
   for (const auto& s : start_steps(e, o)) pre += exec_line("ExecStartPre", s);
   for (const auto& s : stop_steps(e, o)) post += exec_line("ExecStopPost", s);
-  for (const auto& v : daemon_environment(e)) env += "Environment=" + v + "\n";
+  const std::string env = environment_lines(e);
   return fmt::format(
-      "# dockyard instance {prefix}: dockerd with its own containerd, bridge, firewall and socket.\n"
+      "# dockyard instance {prefix}: dockerd with its own containerd ({containerd_unit}), bridge, firewall and socket.\n"
       "[Unit]\n"
       "Description=dockyard instance {prefix} (dockerd on {socket})\n"
-      "After=network-online.target{sysbox_after}\n"
+      "After=network-online.target {containerd_unit}{sysbox_after}\n"
       "Wants=network-online.target\n"
+      "Requires={containerd_unit}\n"
       "{sysbox_requires}"
       "\n"
       "[Service]\n"
@@ -188,9 +225,36 @@ std::string render_unit(const InstanceEnv& e, const RenderOptions& o) {
       "[Install]\n"
       "WantedBy=multi-user.target\n",
       fmt::arg("prefix", e.prefix), fmt::arg("socket", l.socket.string()),
-      fmt::arg("sysbox_after", o.sysbox ? " dockyard-sysbox.service" : ""),
+      fmt::arg("containerd_unit", e.containerd_unit()), fmt::arg("sysbox_after", o.sysbox ? " dockyard-sysbox.service" : ""),
       fmt::arg("sysbox_requires", o.sysbox ? "Requires=dockyard-sysbox.service\n" : ""), fmt::arg("env", env),
       fmt::arg("pre", pre), fmt::arg("start", join(daemon_command(e))), fmt::arg("post", post));
+}
+
+std::string render_containerd_unit(const InstanceEnv& e) {
+  const Layout l = layout_of(e);
+  const std::string env = environment_lines(e);
+  return fmt::format(
+      "# dockyard instance {prefix}: the containerd of its dockerd ({docker_unit}).\n"
+      "[Unit]\n"
+      "Description=containerd of dockyard instance {prefix}\n"
+      "After=local-fs.target\n"
+      "\n"
+      "[Service]\n"
+      "Type=notify\n"
+      "{env}"
+      "ExecStartPre=/bin/mkdir -p {state}\n"
+      "ExecStart={start}\n"
+      "Restart=always\n"
+      "RestartSec=2\n"
+      "Delegate=yes\n"
+      "KillMode=process\n"
+      "LimitNOFILE=infinity\n"
+      "OOMScoreAdjust=-500\n"
+      "\n"
+      "[Install]\n"
+      "WantedBy=multi-user.target\n",
+      fmt::arg("prefix", e.prefix), fmt::arg("docker_unit", e.unit()), fmt::arg("env", env),
+      fmt::arg("state", l.containerd_state.string()), fmt::arg("start", join(containerd_command(e))));
 }
 
 std::string render_sysbox_unit(const SysboxPaths& p) {

@@ -34,6 +34,7 @@ TEST_CASE("daemon.json turns iptables off and gives the instance its own everyth
   CHECK(d.at("pidfile").as_string() == "/dy1/docker-runtime/run/dockerd.pid");
   CHECK(d.at("hosts").as_array().at(0).as_string() == "unix:///dy1/docker.sock");
   CHECK(d.at("group").as_string() == "dy1_docker");
+  CHECK(d.at("containerd").as_string() == "/run/dy1_docker/containerd/containerd.sock");
   CHECK(d.at("runtimes").at("sysbox-runc").at("path").as_string() == "/dy1/docker-runtime/bin/sysbox-runc");
   CHECK_FALSE(json::parse(render_daemon_json(env_at("/dy1"), {})).as_object().contains("runtimes"));
   CHECK(layout_of(env_at("/dy1")).containerd_socket == "/run/dy1_docker/containerd/containerd.sock");
@@ -52,6 +53,7 @@ TEST_CASE("the unit is self-contained and passes systemd-analyze verify", "[inst
     CHECK_THAT(unit, Catch::Contains("ExecStart=" + root + "/docker-runtime/bin/dockerd --config-file " + root +
                                      "/docker-runtime/etc/daemon.json"));
     CHECK_THAT(unit, Catch::Contains("Requires=dockyard-sysbox.service"));
+    CHECK_THAT(unit, Catch::Contains("Requires=dy1_containerd.service"));
     CHECK_THAT(unit, Catch::Contains("Restart=on-failure"));
     CHECK_THAT(unit, Catch::Contains("Environment=PATH=" + root + "/docker-runtime/bin:"));
     CHECK_THAT(unit, Catch::Contains("ExecStartPre=/bin/sh -c '/usr/sbin/ip link show dev dy1_docker0 || /usr/sbin/ip "
@@ -73,10 +75,40 @@ TEST_CASE("the unit is self-contained and passes systemd-analyze verify", "[inst
     }
     const auto file = dir.path / "dy1_docker.service";
     REQUIRE(core::write_file_atomic(file, render_unit(e, {.firewall = mode})));
+    REQUIRE(core::write_file_atomic(dir.path / "dy1_containerd.service", render_containerd_unit(e)));  // Requires= it
+    REQUIRE(core::write_file_atomic(l.bin / "containerd", "#!/bin/sh\n", 0755));
     auto verify = core::run({.program = "systemd-analyze", .args = {"verify", file.string()}});
     REQUIRE(verify);
     INFO(verify->out << verify->err);
     CHECK(verify->exit_code == 0);
     CHECK(verify->err.find(file.filename().string()) == std::string::npos);  // no complaint about our unit
   }
+}
+
+TEST_CASE("the instance's containerd: its own config, socket and unit", "[instance][render]") {
+  test::TempDir dir;
+  const std::string root = (dir.path / "dy1").string();
+  InstanceEnv e = env_at(root);
+  Layout l = layout_of(e);
+  const std::string config = render_containerd_config(e);
+  CHECK_THAT(config, Catch::Contains("root = \"" + root + "/docker/containerd\""));
+  CHECK_THAT(config, Catch::Contains("state = \"/run/dy1_docker/containerd\""));
+  CHECK_THAT(config, Catch::Contains("address = \"/run/dy1_docker/containerd/containerd.sock\""));
+  CHECK_THAT(config, Catch::Contains("io.containerd.grpc.v1.cri"));
+  CHECK(containerd_command(e) == std::vector<std::string>{root + "/docker-runtime/bin/containerd", "--config",
+                                                          root + "/docker-runtime/etc/containerd.toml"});
+  const std::string unit = render_containerd_unit(e);
+  CHECK_THAT(unit, Catch::Contains("ExecStart=" + root + "/docker-runtime/bin/containerd --config " + root +
+                                   "/docker-runtime/etc/containerd.toml"));
+  CHECK_THAT(unit, Catch::Contains("Restart=always"));
+  CHECK_THAT(unit, Catch::Contains("WantedBy=multi-user.target"));
+  std::filesystem::create_directories(l.bin);
+  REQUIRE(core::write_file_atomic(l.bin / "containerd", "#!/bin/sh\n", 0755));
+  const auto file = dir.path / "dy1_containerd.service";
+  REQUIRE(core::write_file_atomic(file, unit));
+  auto verify = core::run({.program = "systemd-analyze", .args = {"verify", file.string()}});
+  REQUIRE(verify);
+  INFO(verify->out << verify->err);
+  CHECK(verify->exit_code == 0);
+  CHECK(verify->err.find(file.filename().string()) == std::string::npos);
 }

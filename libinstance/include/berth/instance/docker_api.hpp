@@ -30,6 +30,9 @@ struct HttpReply {
 [[nodiscard]] core::Result<HttpReply> docker_request(const std::filesystem::path& socket, std::string_view method,
                                                      std::string_view target, std::chrono::milliseconds timeout);
 
+/// True when something listens on the unix socket (containerd's gRPC socket, say).
+[[nodiscard]] bool accepts_connections(const std::filesystem::path& socket);
+
 /// True when GET /_ping answers 200 "OK".
 [[nodiscard]] bool docker_answers(const std::filesystem::path& socket,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(2));

@@ -24,6 +24,7 @@ struct InstanceEnv {
   // Names every resource of the instance takes from the prefix.
   [[nodiscard]] std::string bridge() const { return prefix + "docker0"; }
   [[nodiscard]] std::string unit() const { return prefix + "docker.service"; }
+  [[nodiscard]] std::string containerd_unit() const { return prefix + "containerd.service"; }
   [[nodiscard]] std::string group() const { return prefix + "docker"; }
   [[nodiscard]] std::string table() const { return prefix + "docker"; }
   [[nodiscard]] std::filesystem::path exec_root() const { return "/run/" + prefix + "docker"; }

@@ -26,12 +26,14 @@ struct RenderOptions {
 /// Paths of an instance's layout.
 struct Layout {
   std::filesystem::path root, socket, data_root, runtime, bin, etc, lib, log, run;
-  std::filesystem::path daemon_json, env_file, firewall_file, pidfile, containerd_socket;
+  std::filesystem::path daemon_json, env_file, firewall_file, pidfile;
+  std::filesystem::path containerd_config, containerd_pidfile, containerd_root, containerd_state, containerd_socket;
 };
 [[nodiscard]] Layout layout_of(const InstanceEnv& env);
 
 /// dockerd's configuration: iptables off, the instance's bridge, fixed CIDR,
-/// address pools, exec root, data root, pidfile, socket and group.
+/// address pools, exec root, data root, pidfile, socket, group, and the
+/// instance's own containerd socket.
 [[nodiscard]] std::string render_daemon_json(const InstanceEnv& env, const RenderOptions& options);
 
 /// The instance's nftables table (`inet <prefix>docker`), as an `nft -f`
@@ -75,6 +77,15 @@ struct Step {
 [[nodiscard]] std::vector<std::string> daemon_environment(const InstanceEnv& env);
 /// dockerd's command line.
 [[nodiscard]] std::vector<std::string> daemon_command(const InstanceEnv& env);
+
+/// The instance's containerd: its content store under the data root, its
+/// state and socket under the exec root; the CRI plugin off (dockerd is its
+/// only client).
+[[nodiscard]] std::string render_containerd_config(const InstanceEnv& env);
+/// containerd's command line.
+[[nodiscard]] std::vector<std::string> containerd_command(const InstanceEnv& env);
+/// The unit `<prefix>containerd.service`, which `<prefix>docker.service` requires.
+[[nodiscard]] std::string render_containerd_unit(const InstanceEnv& env);
 
 /// The unit `<prefix>docker.service`.
 [[nodiscard]] std::string render_unit(const InstanceEnv& env, const RenderOptions& options);
