@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/instance/binaries.hpp"
 
+#include "berth/core/process.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -40,6 +42,24 @@ core::Result<std::map<std::string, std::filesystem::path>> find_docker_binaries(
                                           searched));
     }
   }
+  return found;
+}
+
+core::Result<std::filesystem::path> find_firewall_program(const std::filesystem::path& explicit_path) {
+  if (!explicit_path.empty()) {
+    if (::access(explicit_path.c_str(), X_OK) != 0) return core::errno_error(errno, explicit_path.string());
+    return explicit_path;
+  }
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto beside = self.parent_path() / "berth-firewall";
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  auto found = core::find_program("berth-firewall");
+  if (!found)
+    return core::make_error(core::Errc::not_found,
+                            "berth-firewall is neither next to this program nor in PATH (install berth with it)");
   return found;
 }
 

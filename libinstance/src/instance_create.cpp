@@ -26,7 +26,12 @@ core::Result<void> make_dir(const std::filesystem::path& p, mode_t mode, gid_t g
 
 /// Lays out the instance and writes everything it runs from.
 core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
-                           const std::map<std::string, std::filesystem::path>& binaries, const HostPaths& host) {
+                           std::map<std::string, std::filesystem::path> binaries, const HostPaths& host) {
+  if (mode.firewall == FirewallMode::Nftables) {
+    auto fw = find_firewall_program(host.firewall_program);
+    if (!fw) return std::move(fw).error();
+    binaries["berth-firewall"] = *fw;
+  }
   const Layout l = layout_of(env);
   auto gid = group_id(env.group());
   if (!gid) return core::make_error(Errc::not_found, "group " + env.group() + " vanished");
@@ -41,7 +46,6 @@ core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
   render.sysbox = mode.sysbox;
   BERTH_TRY(core::write_file_atomic(l.env_file, render_env(env), 0644), "lay out");
   BERTH_TRY(core::write_file_atomic(l.daemon_json, render_daemon_json(env, render), 0644), "lay out");
-  BERTH_TRY(core::write_file_atomic(l.firewall_file, render_nft_ruleset(env), 0644), "lay out");
   BERTH_TRY(core::write_file_atomic(l.containerd_config, render_containerd_config(env), 0644), "lay out");
   if (mode.systemd) {
     bool changed = false;
@@ -69,9 +73,12 @@ core::Result<std::map<std::string, std::filesystem::path>> preflight(const Insta
   BERTH_TRY(validate(env), "");
   if (mode.systemd && !systemd_running())
     return core::make_error(Errc::invalid_argument, "systemd does not run this host (use --no-systemd)");
-  const auto& tool = mode.firewall == FirewallMode::Nftables ? host.tools.nft : host.tools.iptables;
-  if (auto found = core::find_program(tool); !found)
-    return std::move(found).error().wrap(fmt::format("firewall {}", firewall_name(mode.firewall)));
+  if (mode.firewall == FirewallMode::Nftables) {
+    if (auto found = find_firewall_program(host.firewall_program); !found)
+      return std::move(found).error().wrap("firewall nftables");
+  } else if (auto found = core::find_program(host.tools.iptables); !found) {
+    return std::move(found).error().wrap("firewall iptables");
+  }
   if (options.sysbox_dir)
     for (const char* name : {"sysbox-runc", "sysbox-mgr", "sysbox-fs"})
       if (::access((*options.sysbox_dir / name).c_str(), X_OK) != 0)

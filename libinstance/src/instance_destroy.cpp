@@ -3,6 +3,7 @@
 #include "berth/core/process.hpp"
 #include "berth/instance/accounts.hpp"
 #include "berth/instance/docker_api.hpp"
+#include "berth/net/firewall.hpp"
 #include "berth/net/link.hpp"
 #include "instance_internal.hpp"
 
@@ -110,13 +111,13 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
     if (auto pid = detail::daemon_pid(env, which)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
   kill_leftovers(env);
 
-  // Both firewall kinds, in case the record is gone: each step may fail harmlessly.
-  for (auto mode : {FirewallMode::Nftables, FirewallMode::Iptables}) {
-    RenderOptions o = host.tools;
-    o.firewall = mode;
-    const auto& tool = mode == FirewallMode::Nftables ? o.nft : o.iptables;
-    if (core::find_program(tool)) (void)detail::run_steps(stop_steps(env, o));
-  }
+  // Both firewall kinds, in case the record is gone: the instance's table
+  // (a missing one is fine) and its iptables rules (each -D may fail harmlessly).
+  if (auto fw = net::make_nft_firewall({.table = env.table()}))
+    BERTH_TRY((*fw)->remove(), what);
+  RenderOptions o = host.tools;
+  o.firewall = FirewallMode::Iptables;
+  if (core::find_program(o.iptables)) (void)detail::run_steps(stop_steps(env, o));
   if (auto links = net::Links::open()) BERTH_TRY(links->remove_if_present(env.bridge()), what);
 
   if (has_unit) {

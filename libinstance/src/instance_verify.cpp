@@ -58,7 +58,8 @@ core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const Hos
 
   expect_file(problems, l.env_file, render_env(env));
   expect_file(problems, l.daemon_json, render_daemon_json(env, render));
-  if (r.options.firewall == FirewallMode::Nftables) expect_file(problems, l.firewall_file, render_nft_ruleset(env));
+  if (r.options.firewall == FirewallMode::Nftables && ::access(l.firewall.c_str(), X_OK) != 0)
+    problems.push_back(fmt::format("{} is missing", l.firewall.string()));
   expect_file(problems, l.containerd_config, render_containerd_config(env));
   for (const auto& name : docker_binary_names())
     if (::access((l.bin / name).c_str(), X_OK) != 0) problems.push_back(fmt::format("{} is missing", (l.bin / name).string()));
@@ -89,14 +90,12 @@ core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const Hos
       std::string::npos)
     problems.push_back(fmt::format("bridge {} is missing or lacks {}", env.bridge(), env.bridge_cidr.to_string()));
   if (r.options.firewall == FirewallMode::Nftables) {
-    const std::string table = output_of({host.tools.nft.string(), "list", "table", "inet", env.table()});
-    // nft lists set elements in its own order, so each piece is looked for on its own.
-    const std::vector<std::string> pieces{env.bridge_cidr.subnet().to_string(), env.pool_base.to_string(),
-                                          "ct state established,related", " drop", "masquerade"};
-    if (table.empty())
-      problems.push_back(fmt::format("nftables table inet {} is missing", env.table()));
-    else if (std::any_of(pieces.begin(), pieces.end(), [&](const auto& p) { return table.find(p) == std::string::npos; }))
-      problems.push_back(fmt::format("nftables table inet {} lacks its rules", env.table()));
+    auto fw = net::make_nft_firewall({.table = env.table()});
+    if (!fw) return std::move(fw).error().wrap("verify " + env.prefix);
+    (*fw)->adopt({.zones = {firewall_zone(env)}});
+    auto diffs = (*fw)->verify();
+    if (!diffs) return std::move(diffs).error().wrap("verify " + env.prefix);
+    for (const auto& d : *diffs) problems.push_back(fmt::format("firewall: {}", d));
   } else {
     for (const auto& rule : iptables_rules(env)) {
       std::vector<std::string> argv{host.tools.iptables.string(), "-w", "-t", rule.table, "-C", rule.chain};

@@ -30,7 +30,7 @@ Layout layout_of(const InstanceEnv& e) {
   l.run = l.runtime / "run";
   l.daemon_json = l.etc / "daemon.json";
   l.env_file = l.etc / "dockyard.env";
-  l.firewall_file = l.etc / "firewall.nft";
+  l.firewall = l.bin / "berth-firewall";
   l.pidfile = l.run / "dockerd.pid";
   l.containerd_config = l.etc / "containerd.toml";
   l.containerd_pidfile = l.run / "containerd.pid";
@@ -62,28 +62,8 @@ std::string render_daemon_json(const InstanceEnv& e, const RenderOptions& o) {
   return json::serialize(d) + "\n";
 }
 
-std::string render_nft_ruleset(const InstanceEnv& e) {
-  const std::string ours = fmt::format("{{ {}, {} }}", e.bridge_cidr.subnet().to_string(), e.pool_base.to_string());
-  const std::string masq = fmt::format("{{ {}, {} }}", e.fixed_cidr.to_string(), e.pool_base.to_string());
-  // "table; delete table; table {...}" in one file: nft applies a file as one
-  // transaction, so the table is replaced atomically whether or not it exists.
-  return fmt::format(
-      "# dockyard instance {0}: applied by ExecStartPre, removed by ExecStopPost\n"
-      "table inet {1}\n"
-      "delete table inet {1}\n"
-      "table inet {1} {{\n"
-      "\tchain forward {{\n"
-      "\t\ttype filter hook forward priority filter; policy accept;\n"
-      "\t\tct state established,related ip daddr {2} accept\n"
-      "\t\tip saddr {2} ip daddr {2} accept\n"
-      "\t\tip daddr {2} drop\n"
-      "\t}}\n"
-      "\tchain postrouting {{\n"
-      "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
-      "\t\tip saddr {3} ip daddr != {2} masquerade\n"
-      "\t}}\n"
-      "}}\n",
-      e.prefix, e.table(), ours, masq);
+net::FirewallZone firewall_zone(const InstanceEnv& e) {
+  return {e.prefix, {e.bridge_cidr.subnet(), e.pool_base}, {e.fixed_cidr, e.pool_base}};
 }
 
 std::vector<IptablesRule> iptables_rules(const InstanceEnv& e) {
@@ -119,7 +99,11 @@ std::vector<Step> start_steps(const InstanceEnv& e, const RenderOptions& o) {
       {.argv = {ip, "link", "set", br, "up"}},
   };
   if (o.firewall == FirewallMode::Nftables) {
-    steps.push_back({.argv = {o.nft.string(), "-f", l.firewall_file.string()}});
+    std::vector<std::string> argv{l.firewall.string(), "--table", e.table(), "zone", e.prefix};
+    const auto zone = firewall_zone(e);
+    for (const auto& s : zone.subnets) argv.insert(argv.end(), {"--subnet", s.to_string()});
+    for (const auto& s : zone.masquerade) argv.insert(argv.end(), {"--masquerade", s.to_string()});
+    steps.push_back({.argv = std::move(argv)});
   } else {
     for (const auto& r : iptables_rules(e))
       steps.push_back({.argv = iptables_argv(o, r, "-I"), .unless = iptables_argv(o, r, "-C")});
@@ -130,7 +114,7 @@ std::vector<Step> start_steps(const InstanceEnv& e, const RenderOptions& o) {
 std::vector<Step> stop_steps(const InstanceEnv& e, const RenderOptions& o) {
   std::vector<Step> steps;
   if (o.firewall == FirewallMode::Nftables) {
-    steps.push_back({.argv = {o.nft.string(), "delete", "table", "inet", e.table()}, .may_fail = true});
+    steps.push_back({.argv = {layout_of(e).firewall.string(), "--table", e.table(), "remove"}, .may_fail = true});
   } else {
     for (const auto& r : iptables_rules(e)) steps.push_back({.argv = iptables_argv(o, r, "-D"), .may_fail = true});
   }

@@ -109,8 +109,8 @@ void match_ct_state(nftnl_rule* r, std::uint32_t bits) {
   nft::cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 }
 
-/// saddr (or daddr) within `subnet`, for the subnet's family.
-void match_addr(nftnl_rule* r, const Subnet& subnet, bool source) {
+/// saddr (or daddr) within `subnet` (or, with `inside` false, outside it), for the subnet's family.
+void match_addr(nftnl_rule* r, const Subnet& subnet, bool source, bool inside = true) {
   const bool v4 = subnet.is_v4();
   const std::uint32_t len = v4 ? 4 : 16;
   const std::uint32_t offset = v4 ? (source ? 12 : 16) : (source ? 8 : 24);
@@ -130,7 +130,7 @@ void match_addr(nftnl_rule* r, const Subnet& subnet, bool source) {
     std::copy(b.begin(), b.end(), net.begin());
   }
   if (subnet.prefix_length() < len * 8) nft::bitwise_mask(r, NFT_REG_1, mask.data(), len);
-  nft::cmp(r, NFT_REG_1, NFT_CMP_EQ, net.data(), len);
+  nft::cmp(r, NFT_REG_1, inside ? NFT_CMP_EQ : NFT_CMP_NEQ, net.data(), len);
 }
 
 /// DNAT through a port map: the key is l4proto . [daddr .] dport, the data
@@ -278,6 +278,54 @@ std::vector<RuleSpec> network_rules(const FirewallNetwork& n) {
   return v;
 }
 
+std::string zone_tag(std::string_view name) { return fmt::format("zone:{}", name); }
+bool is_zone_rule(const std::string& comment, std::string_view name) {
+  return comment.starts_with(zone_tag(name) + " ");
+}
+bool is_any_zone_rule(const std::string& comment) { return comment.starts_with("zone:"); }
+
+/// A zone's rules, appended to the forward and masq chains (after the base
+/// rules, which only concern berth's own bridges).
+std::vector<RuleSpec> zone_rules(const FirewallZone& z) {
+  std::vector<RuleSpec> v;
+  const std::string tag = zone_tag(z.name);
+  auto family = [](const Subnet& s) -> std::uint8_t { return s.is_v4() ? NFPROTO_IPV4 : NFPROTO_IPV6; };
+  for (const Subnet& d : z.subnets)
+    v.push_back(rule("forward", [d, f = family(d)](nftnl_rule* r) {
+      match_nfproto(r, f);
+      match_addr(r, d, false);
+      match_ct_state(r, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+      nft::verdict(r, NF_ACCEPT);
+    }, tag));
+  for (const Subnet& s : z.subnets)
+    for (const Subnet& d : z.subnets)
+      if (s.is_v4() == d.is_v4())
+        v.push_back(rule("forward", [s, d, f = family(d)](nftnl_rule* r) {
+          match_nfproto(r, f);
+          match_addr(r, s, true);
+          match_addr(r, d, false);
+          nft::verdict(r, NF_ACCEPT);
+        }, tag));
+  for (const Subnet& d : z.subnets)
+    v.push_back(rule("forward", [d, f = family(d)](nftnl_rule* r) {
+      match_nfproto(r, f);
+      match_addr(r, d, false);
+      nft::verdict(r, NF_DROP);
+    }, tag));
+  for (const Subnet& m : z.masquerade) {
+    std::vector<Subnet> own;
+    for (const Subnet& s : z.subnets)
+      if (s.is_v4() == m.is_v4()) own.push_back(s);
+    v.push_back(rule("masq", [m, own, f = family(m)](nftnl_rule* r) {
+      match_nfproto(r, f);
+      match_addr(r, m, true);
+      for (const Subnet& s : own) match_addr(r, s, false, false);
+      nft::masquerade(r);
+    }, tag));
+  }
+  return v;
+}
+
 std::string addr_bytes(const IpAddress& a) {
   if (a.is_v4()) {
     auto b = a.to_v4().to_bytes();
@@ -340,6 +388,8 @@ public:
     ports_.clear();
     by_owner_.clear();
     for (auto& p : state.ports) remember(p);
+    zones_.clear();
+    for (auto& z : state.zones) zones_[z.name] = z;
   }
 
   FirewallState state() const override {
@@ -348,9 +398,55 @@ public:
     for (const auto& [name, n] : networks_) s.networks.push_back(n);
     for (const auto& c : connections_) s.connections.push_back(c);
     for (const auto& [owner, list] : by_owner_) s.ports.insert(s.ports.end(), list.begin(), list.end());
+    for (const auto& [name, z] : zones_) s.zones.push_back(z);
     return s;
   }
 
+  Result<void> add_zone(const FirewallZone& z) override {
+    const std::string what = fmt::format("firewall '{}': add zone '{}'", table_, z.name);
+    if (!core::is_plain_name(z.name, 64))
+      return make_error(Errc::invalid_argument, what + ": a zone name is letters, digits, '-', '_' and '.'");
+    if (z.subnets.empty()) return make_error(Errc::invalid_argument, what + ": a zone needs at least one subnet");
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, other] : zones_) {
+      if (name == z.name) continue;
+      for (const Subnet& a : z.subnets)
+        for (const Subnet& b : other.subnets)
+          if (a.overlaps(b))
+            return make_error(Errc::conflict, fmt::format("{}: subnet {} overlaps {} of zone '{}'", what,
+                                                          a.to_string(), b.to_string(), name));
+    }
+    auto r = with_base([&]() -> Result<void> {
+      auto rules = nft::list_rules(sock_, table_);
+      if (!rules) return rules.error();
+      std::multiset<std::string> have, want;
+      for (const auto& info : *rules)
+        if (is_zone_rule(info.tag, z.name)) have.insert(info.tag);
+      auto desired = zone_rules(z);
+      for (const auto& spec : desired) want.insert(spec.tag);
+      if (have == want) return {};
+      nft::Batch batch(table_);
+      for (const auto& info : *rules)
+        if (is_zone_rule(info.tag, z.name)) batch.delete_rule(info.chain, info.handle);
+      for (const auto& spec : desired) batch.add_rule(spec);
+      return batch.commit(sock_);
+    });
+    if (!r) return std::move(r).error().wrap(what);
+    zones_[z.name] = z;
+    return {};
+  }
+
+  Result<void> remove_zone(std::string_view name) override {
+    std::lock_guard lock(mutex_);
+    auto r = edit_existing([&](const std::vector<nft::RuleInfo>& rules, nft::Batch& batch) -> Result<void> {
+      for (const auto& info : rules)
+        if (is_zone_rule(info.tag, name)) batch.delete_rule(info.chain, info.handle);
+      return {};
+    });
+    if (!r) return std::move(r).error().wrap(fmt::format("firewall '{}': remove zone '{}'", table_, name));
+    zones_.erase(std::string(name));
+    return {};
+  }
   Result<void> add_network(const FirewallNetwork& n) override {
     const std::string what = fmt::format("firewall '{}': add network '{}'", table_, n.name);
     if (n.bridge.empty() || n.bridge.size() > 15)
@@ -396,20 +492,15 @@ public:
   }
 
   Result<void> remove_network(std::string_view name) override {
-    const std::string what = fmt::format("firewall '{}': remove network '{}'", table_, name);
     std::lock_guard lock(mutex_);
-    auto exists = nft::table_exists(sock_, table_);
-    if (!exists) return std::move(exists).error().wrap(what);
-    if (*exists) {
-      auto rules = nft::list_rules(sock_, table_);
-      if (!rules) return std::move(rules).error().wrap(what);
-      nft::Batch batch(table_);
-      for (const auto& info : *rules)
+    auto r = edit_existing([&](const std::vector<nft::RuleInfo>& rules, nft::Batch& batch) -> Result<void> {
+      for (const auto& info : rules)
         if (is_network_rule(info.tag, name)) batch.delete_rule(info.chain, info.handle);
       if (auto it = networks_.find(std::string(name)); it != networks_.end())
-        if (auto d = delete_network_elements(batch, it->second); !d) return std::move(d).error().wrap(what);
-      if (auto c = batch.commit(sock_); !c) return std::move(c).error().wrap(what);
-    }
+        return delete_network_elements(batch, it->second);
+      return {};
+    });
+    if (!r) return std::move(r).error().wrap(fmt::format("firewall '{}': remove network '{}'", table_, name));
     networks_.erase(std::string(name));
     std::erase_if(connections_, [&](const auto& c) { return c.first == name || c.second == name; });
     return {};
@@ -511,6 +602,7 @@ public:
     connections_.clear();
     ports_.clear();
     by_owner_.clear();
+    zones_.clear();
     base_ok_ = false;
     return {};
   }
@@ -570,6 +662,19 @@ private:
       batch.add_elements(*set, elems, exclusive,
                          elems.size() == 1 ? fmt::format("publish {}", describe(*list.front()))
                                            : fmt::format("publish {} ports", elems.size()));
+  }
+
+  /// When the table exists: builds one batch from the kernel's rules and commits it (if not empty).
+  Result<void> edit_existing(const std::function<Result<void>(const std::vector<nft::RuleInfo>&, nft::Batch&)>& fill) {
+    auto exists = nft::table_exists(sock_, table_);
+    if (!exists) return exists.error();
+    if (!*exists) return {};
+    auto rules = nft::list_rules(sock_, table_);
+    if (!rules) return rules.error();
+    nft::Batch batch(table_);
+    if (auto f = fill(*rules, batch); !f) return f;
+    if (batch.empty()) return {};
+    return batch.commit(sock_);
   }
 
   /// Queues deletion of those of `elements` that the kernel holds.
@@ -664,7 +769,7 @@ private:
       for (const auto& spec : base_rules())
         if (spec.chain == c.name) want.push_back(spec.tag);
       for (const auto& info : *rules)
-        if (info.chain == c.name) {
+        if (info.chain == c.name && !is_any_zone_rule(info.tag)) {  // zones are checked with the networks
           have.push_back(info.tag);
           texts.push_back(info.text);
         }
@@ -715,8 +820,16 @@ private:
       for (const auto& spec : network_rules(n)) want.insert(spec.tag);
     for (const auto& info : *rules)
       if (info.chain == "masq") have.insert(info.tag);
+    std::multiset<std::string> want_zones, have_zones;
+    for (const auto& [name, z] : zones_)
+      for (const auto& spec : zone_rules(z)) (spec.chain == "masq" ? want : want_zones).insert(spec.tag);
+    for (const auto& info : *rules)
+      if (info.chain == "forward" && is_any_zone_rule(info.tag)) have_zones.insert(info.tag);
     if (want != have)
       diffs->push_back(fmt::format("chain 'masq' holds {} rules, {} expected", have.size(), want.size()));
+    if (want_zones != have_zones)
+      diffs->push_back(fmt::format("chain 'forward' holds {} zone rules, {} expected", have_zones.size(),
+                                   want_zones.size()));
     for (const auto& [set, elems] : expected_elements()) {
       auto got = nft::list_elements(sock_, table_, set->name);
       if (!got) {
@@ -761,6 +874,8 @@ private:
     for (const auto& spec : base_rules()) batch.add_rule(spec);
     for (const auto& [name, n] : networks_)
       for (const auto& spec : network_rules(n)) batch.add_rule(spec);
+    for (const auto& [name, z] : zones_)
+      for (const auto& spec : zone_rules(z)) batch.add_rule(spec);
     for (const auto& [set, elems] : expected_elements())
       if (!elems.empty()) batch.add_elements(*set, elems, false, fmt::format("restore set '{}'", set->name));
     if (auto r = batch.commit(sock_); !r) return r;
@@ -839,6 +954,7 @@ private:
   nft::Socket sock_;
   bool base_ok_ = false;
   std::map<std::string, FirewallNetwork> networks_;
+  std::map<std::string, FirewallZone> zones_;
   std::set<std::pair<std::string, std::string>> connections_;
   std::map<PortKey, std::vector<PublishedPort>> ports_;
   std::map<std::string, std::vector<PublishedPort>> by_owner_;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # dockyard's lifecycle suite (system tier) in a fresh test host:
-#   dockyard_lifecycle.sh DOCKYARD_BIN systemd|no-systemd|iptables
+#   dockyard_lifecycle.sh DOCKYARD_BIN BERTH_FIREWALL_BIN systemd|no-systemd|iptables
 # gen-env for three instances; create a, b, c concurrently; each runs a
 # container that reaches an outside peer and resolves a name; isolation;
 # stop/start without duplicate rules; socket permissions; destroy a while a
@@ -11,7 +11,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
-dockyard_bin=$1 mode=$2
+dockyard_bin=$1 firewall_bin=$2 mode=$3
 source "$here/test_host.sh"
 
 case "$mode" in
@@ -32,7 +32,7 @@ machine_unchanged() {
 }
 
 step "boot the test host"
-th_start "$dockyard_bin" "$here"
+th_start "$here" "$dockyard_bin" "$firewall_bin"
 phase outside
 step "gen-env for three instances"
 phase gen

@@ -93,7 +93,10 @@ restart)  # stop and start re-apply the rules, without duplicates
   n=$(nft list tables | grep -c "${p}docker" || true)
   r=$(iptables-save 2>/dev/null | grep -c -- "${p}docker0" || true)
   case "$(grep -o '"firewall":"[a-z]*"' "/etc/dockyard/instances/$p.json" | cut -d'"' -f4)" in
-    nftables) [ "$n" = 1 ] || fail "$i: $n nft tables after restarts" ;;
+    nftables)
+      [ "$n" = 1 ] || fail "$i: $n nft tables after restarts"
+      z=$(nft list table inet "${p}docker" | grep -c "zone:${p} " || true)
+      [ "$z" = 10 ] || { nft list table inet "${p}docker" >&2; fail "$i: $z zone rules after restarts (want 10)"; } ;;
     iptables) [ "$r" = 5 ] || { iptables-save >&2; fail "$i: $r iptables rules after restarts (want 5)"; } ;;
   esac
   dockyard verify "$p" || fail "$i: verify after restart"

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The disposable systemd test host (ARCHITECTURE.md, "system" tier), sourced
 # by system tests:
-#   th_start DOCKYARD_BIN DIR   build/import the rootfs, boot a host (systemd as PID 1)
-#                           with the binary and DIR (/berth-tests) mounted
+#   th_start DIR BIN...     build/import the rootfs, boot a host (systemd as PID 1)
+#                           with DIR at /berth-tests and each BIN in /usr/local/bin
 #   th ARGS...              run a command inside it (as root)
 #   th_reboot               restart it: systemd boots again, enabled units come back
 #   th_stop                 remove it and the private dockerd (also on EXIT)
@@ -56,7 +56,10 @@ th_stop() {
 }
 
 th_start() {
-  local dockyard_bin=$1 tests_dir=$2
+  local tests_dir=$1
+  shift
+  local mounts=() bin
+  for bin in "$@"; do mounts+=(-v "$(realpath "$bin"):/usr/local/bin/$(basename "$bin"):ro"); done
   local here
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   local tarball
@@ -83,7 +86,7 @@ th_start() {
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --sysctl net.ipv4.ip_forward=1 \
-    -v "$(realpath "$dockyard_bin"):/usr/local/bin/dockyard:ro" -v "$(realpath "$tests_dir"):/berth-tests:ro" \
+    "${mounts[@]}" -v "$(realpath "$tests_dir"):/berth-tests:ro" \
     "$image" /sbin/init >/dev/null
   th_wait_boot
 }

@@ -88,13 +88,15 @@ TEST_CASE("a socket nobody listens on does not answer", "[instance]") {
   CHECK_THAT(r.error().message(), Catch::Contains("docker.sock"));
 }
 
-TEST_CASE("start and stop steps: the bridge, then the firewall; stopping removes only the firewall", "[instance]") {
+TEST_CASE("start steps make the bridge and then the firewall, and stop steps remove only the firewall", "[instance]") {
   const auto e = env_with("/dy1");
   auto nft = start_steps(e, {.firewall = FirewallMode::Nftables});
   REQUIRE(nft.size() == 5);
   CHECK(nft[1].argv == std::vector<std::string>{"/usr/sbin/ip", "link", "add", "dy1_docker0", "type", "bridge"});
   CHECK(nft[1].unless == std::vector<std::string>{"/usr/sbin/ip", "link", "show", "dev", "dy1_docker0"});
-  CHECK(nft[4].argv == std::vector<std::string>{"/usr/sbin/nft", "-f", "/dy1/docker-runtime/etc/firewall.nft"});
+  CHECK(nft[4].argv == std::vector<std::string>{"/dy1/docker-runtime/bin/berth-firewall", "--table", "dy1_docker", "zone",
+                                                "dy1_", "--subnet", "10.31.7.0/24", "--subnet", "10.42.0.0/16",
+                                                "--masquerade", "10.31.7.0/24", "--masquerade", "10.42.0.0/16"});
   auto stop = stop_steps(e, {.firewall = FirewallMode::Nftables});
   REQUIRE(stop.size() == 1);
   CHECK(stop[0].may_fail);
@@ -129,7 +131,7 @@ TEST_CASE("the shared sysbox unit stops when no instance needs it", "[instance]"
   CHECK(verify->err.find(file.filename().string()) == std::string::npos);
 }
 
-TEST_CASE("binaries: a missing one is named with the directories searched; copies are executable", "[instance]") {
+TEST_CASE("a missing binary is named with the directories searched, and copies are executable", "[instance]") {
   test::TempDir dir;
   auto src = fake_binaries(dir.path / "src");
   std::filesystem::remove(src / "runc");
@@ -150,8 +152,10 @@ TEST_CASE("binaries: a missing one is named with the directories searched; copie
 
 TEST_CASE("create refuses bad input before it changes anything", "[instance]") {
   test::TempDir dir;
-  HostPaths host{.inventory = Inventory(dir.path / "inventory"), .unit_dir = dir.path / "units"};
   const auto bins = fake_binaries(dir.path / "bins");
+  REQUIRE(core::write_file_atomic(bins / "berth-firewall", "#!/bin/sh\n", 0755));
+  HostPaths host{.inventory = Inventory(dir.path / "inventory"), .unit_dir = dir.path / "units",
+                 .firewall_program = bins / "berth-firewall"};
   CreateOptions opts{.mode = {.systemd = false}, .start = false, .binary_dirs = {bins}};
   auto nothing_changed = [&] {
     CHECK_FALSE(std::filesystem::exists(dir.path / "units"));
@@ -165,6 +169,14 @@ TEST_CASE("create refuses bad input before it changes anything", "[instance]") {
     auto r = create(env_with((dir.path / "dy1").string()), o, host, {});
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message(), Catch::StartsWith("create dy1_: 'dockerd' is in none of"));
+    nothing_changed();
+  }
+  SECTION("no berth-firewall to give the instance") {
+    HostPaths h = host;
+    h.firewall_program = dir.path / "nowhere" / "berth-firewall";
+    auto r = create(env_with((dir.path / "dy1").string()), opts, h, {});
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(), Catch::Contains("firewall nftables") && Catch::Contains("berth-firewall"));
     nothing_changed();
   }
   SECTION("sysbox binaries missing") {

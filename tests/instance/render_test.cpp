@@ -61,8 +61,10 @@ TEST_CASE("the unit is self-contained and passes systemd-analyze verify", "[inst
     CHECK_THAT(unit, Catch::Contains("WantedBy=multi-user.target"));
     CHECK_THAT(unit, !Catch::Contains("dockyard.env") && !Catch::Contains("DOCKYARD_") && !Catch::Contains("${"));
     if (mode == FirewallMode::Nftables) {
-      CHECK_THAT(unit, Catch::Contains("ExecStartPre=/usr/sbin/nft -f " + root + "/docker-runtime/etc/firewall.nft"));
-      CHECK_THAT(unit, Catch::Contains("ExecStopPost=-/usr/sbin/nft delete table inet dy1_docker"));
+      CHECK_THAT(unit, Catch::Contains("ExecStartPre=" + root + "/docker-runtime/bin/berth-firewall --table dy1_docker "
+                                       "zone dy1_ --subnet 10.31.7.0/24 --subnet 10.42.0.0/16 --masquerade 10.31.7.0/24 "
+                                       "--masquerade 10.42.0.0/16"));
+      CHECK_THAT(unit, Catch::Contains("ExecStopPost=-" + root + "/docker-runtime/bin/berth-firewall --table dy1_docker remove"));
     } else {
       CHECK_THAT(unit, Catch::Contains("ExecStartPre=/bin/sh -c '/usr/sbin/iptables -w -C FORWARD -i dy1_docker0 -o "
                                        "dy1_docker0 -j ACCEPT || /usr/sbin/iptables -w -I FORWARD -i dy1_docker0 -o "

@@ -79,3 +79,46 @@ TEST_CASE("verify names what someone changed in the table, and repair puts it ba
   CHECK_THAT(text, Catch::Contains("tcp . 8080 comment \"c1\" : 10.88.0.2 . 80"));
   CHECK_THAT(text, !Catch::Contains("counter"));
 }
+
+TEST_CASE("an address zone: replies and the zone itself in, the rest dropped, masquerade when leaving", "[firewall]") {
+  auto fw = make_nft_firewall({.table = "dy1_docker"}).value();
+  const FirewallZone zone{"dy1_",
+                          {Subnet::parse("10.31.7.0/24").value(), Subnet::parse("10.42.0.0/16").value()},
+                          {Subnet::parse("10.31.7.0/24").value(), Subnet::parse("10.42.0.0/16").value()}};
+  REQUIRE(fw->add_zone(zone));
+  const std::string text = nft_list("dy1_docker");
+  INFO(text);
+  CHECK_THAT(text, Catch::Contains("ip daddr 10.31.7.0/24 ct state established,related accept comment \"zone:dy1_ "));
+  CHECK_THAT(text, Catch::Contains("ip saddr 10.42.0.0/16 ip daddr 10.31.7.0/24 accept comment \"zone:dy1_ "));
+  CHECK_THAT(text, Catch::Contains("ip daddr 10.42.0.0/16 drop comment \"zone:dy1_ "));
+  CHECK_THAT(text, Catch::Contains("ip saddr 10.31.7.0/24 ip daddr != 10.31.7.0/24 ip daddr != 10.42.0.0/16 masquerade"));
+  CHECK(fw->verify().value().empty());
+  REQUIRE(fw->add_zone(zone));  // again: nothing changes
+  CHECK(nft_list("dy1_docker") == text);
+
+  // A zone of another instance may not overlap; a bad name is refused.
+  auto overlap = fw->add_zone({"dy2_", {Subnet::parse("10.42.9.0/24").value()}, {}});
+  REQUIRE_FALSE(overlap);
+  CHECK_THAT(overlap.error().message(), Catch::Contains("overlaps 10.42.0.0/16 of zone 'dy1_'"));
+  CHECK_FALSE(fw->add_zone({"a b", {Subnet::parse("10.50.0.0/24").value()}, {}}));
+  CHECK_FALSE(fw->add_zone({"empty", {}, {}}));
+
+  // Someone flushes the forward chain: verify says so, repair restores it.
+  REQUIRE(core::run_checked({.program = "nft", .args = {"flush", "chain", "inet", "dy1_docker", "forward"}}));
+  auto diffs = fw->verify().value();
+  REQUIRE_FALSE(diffs.empty());
+  REQUIRE(fw->repair());
+  CHECK(fw->verify().value().empty());
+  CHECK_THAT(nft_list("dy1_docker"), Catch::Contains("ip daddr 10.42.0.0/16 drop comment \"zone:dy1_ "));
+
+  // A fresh process adopting the zone finds the kernel in agreement.
+  auto other = make_nft_firewall({.table = "dy1_docker"}).value();
+  other->adopt({.zones = {zone}});
+  CHECK(other->verify().value().empty());
+
+  REQUIRE(fw->remove_zone("dy1_"));
+  REQUIRE(fw->remove_zone("dy1_"));
+  CHECK_THAT(nft_list("dy1_docker"), !Catch::Contains("zone:dy1_"));
+  REQUIRE(fw->remove());
+  CHECK_THAT(nft_list(), !Catch::Contains("dy1_docker"));
+}

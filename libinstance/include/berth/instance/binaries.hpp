@@ -23,6 +23,11 @@ namespace berth::instance {
 [[nodiscard]] core::Result<std::map<std::string, std::filesystem::path>> find_docker_binaries(
     const std::vector<std::filesystem::path>& dirs);
 
+/// berth-firewall, which an instance's unit runs to apply its nftables table:
+/// `explicit_path` if given, else next to the running program (dockyard and
+/// berth-firewall are installed together), else in PATH.
+[[nodiscard]] core::Result<std::filesystem::path> find_firewall_program(const std::filesystem::path& explicit_path = {});
+
 /// Copies the binaries into `bin_dir` (mode 0755), each through a temp file
 /// and a rename, so a running copy is never overwritten in place.
 [[nodiscard]] core::Result<void> install_binaries(const std::map<std::string, std::filesystem::path>& binaries,

@@ -27,7 +27,9 @@ struct HostPaths {
   SysboxPaths sysbox;
   /// The --no-systemd sysbox reference count (`dockyard-refcount` + `.lock`).
   std::filesystem::path refcount_dir = "/run/sysbox";
-  RenderOptions tools;  ///< paths of nft, iptables, ip (the firewall mode is per instance)
+  RenderOptions tools;  ///< paths of iptables and ip (the firewall mode is per instance)
+  /// berth-firewall to copy into instances; empty: next to this program, or in PATH.
+  std::filesystem::path firewall_program;
   std::chrono::seconds start_timeout{120};
 };
 

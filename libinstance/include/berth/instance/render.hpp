@@ -2,6 +2,7 @@
 #pragma once
 
 #include "berth/instance/env.hpp"
+#include "berth/net/firewall.hpp"
 
 #include <filesystem>
 #include <string>
@@ -18,7 +19,6 @@ enum class FirewallMode { Nftables, Iptables };
 struct RenderOptions {
   FirewallMode firewall = FirewallMode::Nftables;
   bool sysbox = false;  ///< register sysbox-runc and require dockyard-sysbox.service
-  std::filesystem::path nft = "/usr/sbin/nft";
   std::filesystem::path iptables = "/usr/sbin/iptables";
   std::filesystem::path ip = "/usr/sbin/ip";
 };
@@ -26,7 +26,8 @@ struct RenderOptions {
 /// Paths of an instance's layout.
 struct Layout {
   std::filesystem::path root, socket, data_root, runtime, bin, etc, lib, log, run;
-  std::filesystem::path daemon_json, env_file, firewall_file, pidfile;
+  std::filesystem::path daemon_json, env_file, pidfile;
+  std::filesystem::path firewall;  ///< the instance's copy of berth-firewall
   std::filesystem::path containerd_config, containerd_pidfile, containerd_root, containerd_state, containerd_socket;
 };
 [[nodiscard]] Layout layout_of(const InstanceEnv& env);
@@ -36,11 +37,12 @@ struct Layout {
 /// instance's own containerd socket.
 [[nodiscard]] std::string render_daemon_json(const InstanceEnv& env, const RenderOptions& options);
 
-/// The instance's nftables table (`inet <prefix>docker`), as an `nft -f`
-/// file that replaces the table atomically: forwarding within the instance
-/// and out of it, established traffic back in, nothing new in from anywhere
-/// else (other instances included), masquerade when leaving the instance.
-[[nodiscard]] std::string render_nft_ruleset(const InstanceEnv& env);
+/// The instance's address zone in its own nftables table (`inet <prefix>docker`,
+/// through libnet's Firewall): the bridge's subnet and the pool; traffic into
+/// them only from the instance itself or as replies (so nothing new comes in
+/// from anywhere else, other instances included); masquerade of the fixed
+/// CIDR and the pool when leaving the instance.
+[[nodiscard]] net::FirewallZone firewall_zone(const InstanceEnv& env);
 
 /// One iptables rule: its table ("filter" or another) and chain, and the
 /// match and target after the -I/-C/-D verb.

@@ -36,11 +36,25 @@ struct PublishedPort {
   friend bool operator==(const PublishedPort&, const PublishedPort&) = default;
 };
 
+/// Networks known only by their addresses, such as all the networks of one
+/// dockerd (it makes their bridges itself, under names nobody knows in
+/// advance). Traffic into `subnets` is accepted from the zone itself and as
+/// replies to connections the zone opened, and dropped from anywhere else
+/// (other zones, other hosts); traffic from `masquerade` leaving the zone is
+/// masqueraded.
+struct FirewallZone {
+  std::string name;
+  std::vector<Subnet> subnets;
+  std::vector<Subnet> masquerade;
+  friend bool operator==(const FirewallZone&, const FirewallZone&) = default;
+};
+
 /// Everything one owner's table should hold.
 struct FirewallState {
   std::vector<FirewallNetwork> networks;
   std::vector<std::pair<std::string, std::string>> connections;  ///< pairs of connected networks
   std::vector<PublishedPort> ports;
+  std::vector<FirewallZone> zones;
 };
 
 /// The packet filter of one owner: networks (egress masquerade, internal
@@ -67,6 +81,10 @@ public:
   [[nodiscard]] virtual core::Result<void> connect(std::string_view a, std::string_view b) = 0;
   [[nodiscard]] virtual core::Result<void> disconnect(std::string_view a, std::string_view b) = 0;
 
+  /// Adds or updates an address zone; idempotent.
+  [[nodiscard]] virtual core::Result<void> add_zone(const FirewallZone& zone) = 0;
+  /// Removes a zone and its rules; a missing one is not an error.
+  [[nodiscard]] virtual core::Result<void> remove_zone(std::string_view name) = 0;
   /// Publishes ports in one transaction: all of them, or none when one
   /// collides with a port already published (same protocol and port on an
   /// overlapping host address). Cost does not depend on how many are published.
