@@ -8,7 +8,8 @@
 //                                              Debian's bridge+host-local+portmap, netavark;
 //                                              and the kernel's own veth deletion as the floor
 //   bench_network portmaps  [--present N]      add + remove one port map with N present vs none
-//   bench_network scale     [--containers N]   the (N+1)th container's setup vs the first's
+//   bench_network scale     [--containers N]   the (N+1)th container's setup vs the first's, each
+//                           [--only TOOL]      tool on its own bridge with only its own N present
 #include "berth/core/fs.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <string_view>
 #include <unistd.h>
@@ -206,11 +208,18 @@ int attach_bench(int rounds) {
       const fs::path& ns = s.netns();
       // The same veth a container gets: attached and up, the container end up
       // with an address and a default route; only its deletion is timed.
-      must(links.create_veth("bfloor", {.name = "eth0", .netns = ns}, {.master = "bench0", .up = true}));
+      // (No IPv6 on the host end, no link-local address on the container end, as berth does.)
+      must(links.create_veth("bfloor", {.name = "eth0", .netns = ns}, {.master = "bench0"}));
+      {
+        std::ofstream knob("/proc/sys/net/ipv6/conf/bfloor/disable_ipv6");
+        knob << "1";
+      }
+      must(links.set_up("bfloor"));
       must(core::run_in_netns(ns, [] () -> core::Result<void> {
         auto in = net::Links::open();
         if (!in) return in.error();
         BERTH_TRY(in->set_up("lo"), "lo");
+        BERTH_TRY(in->stop_ipv6_autoconf("eth0"), "eth0");
         BERTH_TRY(in->set_up("eth0"), "eth0");
         BERTH_TRY(in->add_address("eth0", *net::InterfaceAddress::parse("10.66.255.2/16")), "address");
         BERTH_TRY(in->add_route({.gateway = *net::parse_address("10.66.0.1"), .device = "eth0"}), "route");
@@ -283,26 +292,14 @@ int portmaps_bench(int present, int rounds) {
   return 0;
 }
 
-int scale_bench(int containers) {
+int scale_bench(int containers, const std::string& only) {
   Scratch s;
-  auto native = must(net::make_native_backend(
-      {.network = {.name = "scale", .bridge = "scale0", .subnet = *net::Subnet::parse("10.66.0.0/16")},
-       .state_dir = s.dir / "native",
-       .firewall_table = "berthscale"}));
-  must(native->ensure_network());
-  write_debian_chain(s.dir / "net.d", s.dir / "ipam", "10.68.0.0/16");
-  auto cni = must(net::make_cni_backend({.network = "cnibench", .conf_dir = s.dir / "net.d", .bin_dirs = {kCniBin},
-                                         .state_dir = s.dir / "cni-cache"}));
-  must(cni->ensure_network());
-  Netavark netavark{s.dir / "netavark"};
-  must(core::make_directories(netavark.dir));
-
-  // The first setup on an empty bridge is measured as the median of a few
-  // attach/detach cycles; then N containers are added and the next one is
-  // measured the same way.
+  // Each tool is measured on its own bridge with only its own N containers
+  // present (the others' are torn down first): the first setup on an empty
+  // bridge and the (N+1)th, each the median of a few attach/detach cycles.
   auto probe = [&](const std::string& what, const std::function<double(const std::string&)>& setup_once) {
     std::vector<double> v;
-    for (int i = 0; i < 5; ++i) v.push_back(setup_once(fmt::format("probe-{}-{}", what, i)));
+    for (int i = 0; i < 11; ++i) v.push_back(setup_once(fmt::format("probe-{}-{}", what, i)));
     return median(v);
   };
   auto backend_probe = [&](net::Backend& b) {
@@ -314,43 +311,81 @@ int scale_bench(int containers) {
       return t;
     };
   };
-  auto nv_probe = [&](const std::string& id) {
-    const fs::path& ns = s.netns();
-    // Far above the fillers' addresses (netavark takes the address it is given).
-    const std::string ip = v4_at(69, 60000);
-    double t = timed([&] { must(netavark.run("setup", id, ip, ns, true)); });
-    must(netavark.run("teardown", id, ip, ns, true));
-    return t;
-  };
   // Only the probe publishes 8080/8443; the fillers publish distinct ports.
   auto filler_ports = [](int i) {
     return std::vector<net::PortMapping>{
         net::PortMapping{.protocol = net::Protocol::Tcp, .host_port = 10000 + i, .container_port = 80},
         net::PortMapping{.protocol = net::Protocol::Tcp, .host_port = 20000 + i, .container_port = 443}};
   };
-  double b0 = probe("berth", backend_probe(*native));
-  double c0 = probe("cni", backend_probe(*cni));
-  double n0 = probe("nv", nv_probe);
-  fmt::print(stderr, "adding {} containers to each ...\n", containers);
-  for (int i = 0; i < containers; ++i) {
-    must(native->setup({.container_id = fmt::format("f{}", i), .netns = s.netns(), .ports = filler_ports(i)}));
-    must(cni->setup({.container_id = fmt::format("f{}", i), .netns = s.netns(), .ports = filler_ports(i)}));
-    must(netavark.run("setup", fmt::format("f{}", i), v4_at(69, i), s.netns(), false));
+  struct Growth {
+    std::string name;
+    double first = 0, next = 0;
+  };
+  std::vector<Growth> rows;
+  auto measure_backend = [&](const std::string& name, const std::string& tag, net::Backend& b) {
+    Growth g{name};
+    g.first = probe(tag, backend_probe(b));
+    fmt::print(stderr, "{}: adding {} containers ...\n", name, containers);
+    std::vector<std::pair<std::string, fs::path>> fillers;
+    for (int i = 0; i < containers; ++i) {
+      fillers.emplace_back(fmt::format("f{}", i), s.netns());
+      must(b.setup({.container_id = fillers.back().first, .netns = fillers.back().second, .ports = filler_ports(i)}));
+    }
+    g.next = probe(tag, backend_probe(b));
+    fmt::print(stderr, "{}: removing them ...\n", name);
+    for (const auto& [id, ns] : fillers) must(b.teardown({.container_id = id, .netns = ns}));
+    rows.push_back(g);
+  };
+
+  if (only.empty() || only == "berth") {
+    auto native = must(net::make_native_backend(
+        {.network = {.name = "scale", .bridge = "scale0", .subnet = *net::Subnet::parse("10.66.0.0/16")},
+         .state_dir = s.dir / "native",
+         .firewall_table = "berthscale"}));
+    must(native->ensure_network());
+    measure_backend("berth in-process (native backend)", "berth", *native);
   }
-  double bn = probe("berth", backend_probe(*native));
-  double cn = probe("cni", backend_probe(*cni));
-  double nn = probe("nv", nv_probe);
-  fmt::print("bench/network scale: setup of one container (2 port maps) on an empty bridge (first) and with {} present (next)\n",
+  if (only.empty() || only == "cni") {
+    write_debian_chain(s.dir / "net.d", s.dir / "ipam", "10.68.0.0/16");
+    auto cni = must(net::make_cni_backend({.network = "cnibench", .conf_dir = s.dir / "net.d",
+                                           .bin_dirs = {kCniBin}, .state_dir = s.dir / "cni-cache"}));
+    must(cni->ensure_network());
+    measure_backend("CNI bridge+host-local+portmap (Debian)", "cni", *cni);
+  }
+  if (only.empty() || only == "netavark") {
+    Netavark netavark{s.dir / "netavark"};
+    must(core::make_directories(netavark.dir));
+    auto nv_probe = [&](const std::string& id) {
+      const fs::path& ns = s.netns();
+      // Far above the fillers' addresses (netavark takes the address it is given).
+      const std::string ip = v4_at(69, 60000);
+      double t = timed([&] { must(netavark.run("setup", id, ip, ns, true)); });
+      must(netavark.run("teardown", id, ip, ns, true));
+      return t;
+    };
+    Growth g{"netavark (Debian)"};
+    g.first = probe("nv", nv_probe);
+    fmt::print(stderr, "netavark: adding {} containers ...\n", containers);
+    std::vector<fs::path> spaces;
+    for (int i = 0; i < containers; ++i) {
+      spaces.push_back(s.netns());
+      must(netavark.run("setup", fmt::format("f{}", i), v4_at(69, i), spaces.back(), false));
+    }
+    g.next = probe("nv", nv_probe);
+    rows.push_back(g);
+  }
+  fmt::print("bench/network scale: setup of one container (2 port maps) on an empty bridge (first) and with {} present "
+             "on the same bridge (next), each tool with only its own containers present\n",
              containers);
   fmt::print("{:<40} {:>12} {:>12} {:>8}\n", "", "first ms", fmt::format("next ms"), "growth");
-  fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "berth in-process (native backend)", b0, bn, bn / b0);
-  fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "CNI bridge+host-local+portmap (Debian)", c0, cn, cn / c0);
-  fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", "netavark (Debian)", n0, nn, nn / n0);
+  for (const auto& g : rows)
+    fmt::print("{:<40} {:>12.2f} {:>12.2f} {:>7.2f}x\n", g.name, g.first, g.next, g.next / g.first);
   return 0;
 }
 
 int usage(FILE* to) {
-  fmt::print(to, "usage: bench_network attach [--rounds N] | portmaps [--present N] [--rounds N] | scale [--containers N]\n");
+  fmt::print(to, "usage: bench_network attach [--rounds N] | portmaps [--present N] [--rounds N] | "
+             "scale [--containers N] [--only berth|cni|netavark]\n");
   return to == stdout ? 0 : 2;
 }
 
@@ -361,12 +396,14 @@ int main(int argc, char** argv) {
   std::string_view verb = argv[1];
   if (verb == "--help" || verb == "-h") return usage(stdout);
   int rounds = 20, present = 10000, containers = 500;
+  std::string only;
   for (int i = 2; i < argc; ++i) {
     std::string_view a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
     if (a == "--rounds") rounds = next();
     else if (a == "--present") present = next();
     else if (a == "--containers") containers = next();
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else return usage(stderr);
   }
   if (rounds < 1 || present < 0 || containers < 1) return usage(stderr);
@@ -380,7 +417,7 @@ int main(int argc, char** argv) {
     must(must(net::Links::open()).set_up("lo"));
     if (verb == "attach") return attach_bench(rounds);
     if (verb == "portmaps") return portmaps_bench(present, std::max(rounds, 50));
-    if (verb == "scale") return scale_bench(containers);
+    if (verb == "scale") return scale_bench(containers, only);
     return usage(stderr);
   });
   return must(std::move(rc));

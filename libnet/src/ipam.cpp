@@ -9,6 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fcntl.h>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace berth::net {
 namespace {
@@ -16,9 +20,13 @@ namespace {
 namespace json = boost::json;
 using core::Errc;
 using core::make_error;
+using core::Error;
 using core::Result;
 
 constexpr std::size_t kMaxOwner = 256;
+/// The journal is folded into a new snapshot once it holds more records than
+/// this and than there are leases: O(leases) work every O(leases) changes.
+constexpr std::size_t kFoldAfter = 256;
 
 /// The leases of one store, kept sorted by offset in the subnet.
 struct State {
@@ -44,58 +52,274 @@ Result<void> validate_owner(std::string_view owner) {
 
 }  // namespace
 
+/// Identity of a file as last seen: a rename gives a new inode, and an
+/// in-place change moves the size or the modification time.
+struct FileId {
+  ino_t ino = 0;
+  off_t size = -1;
+  std::int64_t mtime_ns = -1;
+  friend bool operator==(const FileId&, const FileId&) = default;
+};
+
+FileId identity(const struct stat& st) {
+  return {st.st_ino, st.st_size, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+/// One journal record: a lease handed out, or an owner's lease freed.
+struct Change {
+  std::optional<Lease> added;
+  std::string released;  // the owner, when `added` is empty
+};
+
+struct IpamCache {
+  bool valid = false;
+  FileId snapshot;                 // the snapshot `state` was read from
+  std::uint64_t generation = 0;    // the snapshot's; the journal applies only when its header says the same
+  ino_t journal_ino = 0;           // the journal read so far (0: none)
+  off_t journal_offset = 0;        // end of the last whole line read
+  bool journal_current = false;    // its header names `generation`
+  std::size_t journal_records = 0;  // records applied from it
+  State state;
+};
+
 // A private helper class with access to the members; keeps the header free of
 // JSON and State.
 struct IpamStore {
   const Ipam& ipam;
+  IpamCache& cache;
 
-  Result<State> load(bool must_exist) const {
-    auto text = core::read_file(ipam.store_path());
-    if (!text) {
-      if (!must_exist && text.error().code == std::errc::no_such_file_or_directory) return State{};
-      return text.error();
-    }
-    auto corrupt = [&](std::string_view why) {
-      return make_error(Errc::corrupt, fmt::format("IPAM store '{}' is corrupt: {}", ipam.store_path().string(), why));
-    };
+  Error corrupt(const std::filesystem::path& file, std::string_view why) const {
+    return make_error(Errc::corrupt, fmt::format("IPAM store '{}' is corrupt: {}", file.string(), why));
+  }
+
+  static const json::string* str(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : it->value().if_string();
+  }
+
+  Result<std::pair<Uint128, Lease>> lease_at(const std::filesystem::path& file, std::string_view addr,
+                                             std::string_view owner) const {
+    auto ip = parse_address(addr);
+    if (!ip) return corrupt(file, ip.error().message());
+    auto offset = ipam.subnet().offset_of(*ip);
+    if (!offset) return corrupt(file, fmt::format("lease {} is outside {}", ip->to_string(), ipam.subnet().to_string()));
+    return std::pair{*offset, Lease{*ip, std::string(owner)}};
+  }
+
+  /// Parses the snapshot into the cache; the journal is read afresh after it.
+  Result<void> load_snapshot(std::string_view text, const FileId& id) {
+    const auto& file = ipam.store_path();
     boost::system::error_code ec;
-    json::value doc = json::parse(*text, ec);
-    if (ec) return corrupt(ec.message());
+    json::value doc = json::parse(text, ec);
+    if (ec) return corrupt(file, ec.message());
     const json::object* root = doc.if_object();
-    if (!root) return corrupt("not a JSON object");
-    auto str = [&](const json::object& o, std::string_view key) -> const json::string* {
-      auto it = o.find(key);
-      return it == o.end() ? nullptr : it->value().if_string();
-    };
+    if (!root) return corrupt(file, "not a JSON object");
     const json::string* subnet = str(*root, "subnet");
     const json::string* gateway = str(*root, "gateway");
-    if (!subnet || !gateway) return corrupt("missing 'subnet' or 'gateway'");
+    if (!subnet || !gateway) return corrupt(file, "missing 'subnet' or 'gateway'");
     if (*subnet != ipam.subnet().to_string())
       return make_error(Errc::conflict, fmt::format("network '{}' is stored with subnet {}, not {}", ipam.network(),
                                                     std::string_view(*subnet), ipam.subnet().to_string()));
     if (*gateway != ipam.gateway().to_string())
       return make_error(Errc::conflict, fmt::format("network '{}' is stored with gateway {}, not {}", ipam.network(),
                                                     std::string_view(*gateway), ipam.gateway().to_string()));
+    std::uint64_t generation = 0;
+    if (auto it = root->find("generation"); it != root->end()) {
+      const auto* g = it->value().if_int64();
+      if (!g || *g < 0) return corrupt(file, "'generation' is not a non-negative integer");
+      generation = static_cast<std::uint64_t>(*g);
+    }
     State state;
     auto it = root->find("leases");
     const json::array* leases = it == root->end() ? nullptr : it->value().if_array();
-    if (!leases) return corrupt("missing 'leases'");
+    if (!leases) return corrupt(file, "missing 'leases'");
     for (const json::value& v : *leases) {
       const json::object* o = v.if_object();
       const json::string* addr = o ? str(*o, "address") : nullptr;
       const json::string* owner = o ? str(*o, "owner") : nullptr;
-      if (!addr || !owner) return corrupt("a lease lacks 'address' or 'owner'");
-      auto ip = parse_address(std::string_view(*addr));
-      if (!ip) return corrupt(ip.error().message());
-      auto offset = ipam.subnet().offset_of(*ip);
-      if (!offset) return corrupt(fmt::format("lease {} is outside {}", ip->to_string(), ipam.subnet().to_string()));
-      state.leases.emplace_back(*offset, Lease{*ip, std::string(std::string_view(*owner))});
+      if (!addr || !owner) return corrupt(file, "a lease lacks 'address' or 'owner'");
+      auto lease = lease_at(file, std::string_view(*addr), std::string_view(*owner));
+      if (!lease) return lease.error();
+      state.leases.push_back(std::move(*lease));
     }
     std::sort(state.leases.begin(), state.leases.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    return state;
+    cache = IpamCache{.valid = true, .snapshot = id, .generation = generation, .state = std::move(state)};
+    return {};
   }
 
-  Result<void> save(const State& state) const {
+  /// Applies the whole lines of `text` (the journal from the cached offset).
+  Result<void> apply_journal(std::string_view text) {
+    const auto& file = ipam.journal_path();
+    std::size_t pos = 0;
+    for (;;) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string_view::npos) break;  // a line cut short by a crash: never acknowledged
+      std::string_view line = text.substr(pos, nl - pos);
+      boost::system::error_code ec;
+      json::value doc = json::parse(line, ec);
+      const json::object* o = ec ? nullptr : doc.if_object();
+      if (!o) return corrupt(file, fmt::format("line at byte {} is not a JSON object", cache.journal_offset));
+      if (cache.journal_offset == 0) {
+        const auto* g = o->if_contains("generation");
+        const auto* gen = g ? g->if_int64() : nullptr;
+        if (!gen) return corrupt(file, "the first line names no 'generation'");
+        cache.journal_current = *gen >= 0 && static_cast<std::uint64_t>(*gen) == cache.generation;
+      } else if (cache.journal_current) {
+        if (const json::string* owner = str(*o, "release")) {
+          const std::string_view who(*owner);
+          std::erase_if(cache.state.leases, [&](const auto& entry) { return entry.second.owner == who; });
+        } else {
+          const json::string* addr = str(*o, "add");
+          const json::string* owner2 = str(*o, "owner");
+          if (!addr || !owner2) return corrupt(file, "a record is neither an 'add' with an 'owner' nor a 'release'");
+          auto lease = lease_at(file, std::string_view(*addr), std::string_view(*owner2));
+          if (!lease) return lease.error();
+          insert(cache.state, std::move(*lease));
+        }
+        ++cache.journal_records;
+      }
+      cache.journal_offset += static_cast<off_t>(nl + 1 - pos);
+      pos = nl + 1;
+    }
+    return {};
+  }
+
+  /// Puts a lease in its place, replacing whatever its owner or its address held.
+  static void insert(State& state, std::pair<Uint128, Lease> entry) {
+    std::erase_if(state.leases, [&](const auto& e) { return e.second.owner == entry.second.owner || e.first == entry.first; });
+    auto pos = std::lower_bound(state.leases.begin(), state.leases.end(), entry.first,
+                                [](const auto& e, Uint128 o) { return e.first < o; });
+    state.leases.insert(pos, std::move(entry));
+  }
+
+  /// Brings the cache up to date with the files; holds the lock.
+  Result<void> refresh() {
+    struct stat st {};
+    if (::stat(ipam.store_path().c_str(), &st) != 0)
+      return core::errno_error(errno, fmt::format("read '{}'", ipam.store_path().string()));
+    if (!cache.valid || !(identity(st) == cache.snapshot)) {
+      auto text = core::read_file(ipam.store_path());
+      if (!text) return text.error();
+      // The identity before the read: a change in between is seen next time.
+      if (auto r = load_snapshot(*text, identity(st)); !r) return r;
+    }
+    int fd = ::open(ipam.journal_path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENOENT) return core::errno_error(errno, fmt::format("read '{}'", ipam.journal_path().string()));
+      if (cache.journal_records > 0) return reload();
+      cache.journal_ino = 0;
+      cache.journal_offset = 0;
+      cache.journal_current = false;
+      return {};
+    }
+    core::UniqueFd journal(fd);
+    if (::fstat(journal.get(), &st) != 0) return core::errno_error(errno, "stat journal");
+    if (st.st_ino != cache.journal_ino) {
+      // Replaced by a writer that folded it or started it afresh: whatever
+      // was applied from the old one is in the snapshot now, or must go.
+      if (cache.journal_records > 0) return reload();
+      cache.journal_ino = st.st_ino;
+      cache.journal_offset = 0;
+      cache.journal_current = false;
+    }
+    if (st.st_size <= cache.journal_offset) return {};
+    std::string tail(static_cast<std::size_t>(st.st_size - cache.journal_offset), '\0');
+    ssize_t n = ::pread(journal.get(), tail.data(), tail.size(), cache.journal_offset);
+    if (n < 0) return core::errno_error(errno, fmt::format("read '{}'", ipam.journal_path().string()));
+    tail.resize(static_cast<std::size_t>(n));
+    return apply_journal(tail);
+  }
+
+  Result<void> reload() {
+    cache.valid = false;
+    cache.journal_records = 0;
+    return refresh();
+  }
+
+  static std::string record(const Change& c) {
+    json::object o;
+    if (c.added) {
+      o["add"] = c.added->address.to_string();
+      o["owner"] = c.added->owner;
+    } else {
+      o["release"] = c.released;
+    }
+    return json::serialize(o) + "\n";
+  }
+
+  std::string header(std::uint64_t generation) const {
+    return json::serialize(json::object{{"generation", generation}, {"network", ipam.network()}}) + "\n";
+  }
+
+  Result<void> stat_into(const std::filesystem::path& path, struct stat& st) const {
+    if (::stat(path.c_str(), &st) != 0) return core::errno_error(errno, fmt::format("stat '{}'", path.string()));
+    return {};
+  }
+
+  /// Appends `changes` to the journal and flushes them to disk.
+  Result<void> append(const std::vector<Change>& changes) {
+    std::string text;
+    for (const auto& c : changes) text += record(c);
+    struct stat st {};
+    if (!cache.journal_current) {
+      // No journal for this snapshot yet (or a stale one): start it afresh.
+      text = header(cache.generation) + text;
+      if (auto r = core::write_file_atomic(ipam.journal_path(), text, 0644); !r) return r;
+      if (auto r = stat_into(ipam.journal_path(), st); !r) return r;
+      cache.journal_ino = st.st_ino;
+      cache.journal_offset = st.st_size;
+      cache.journal_current = true;
+      cache.journal_records = changes.size();
+      return {};
+    }
+    const std::string what = fmt::format("append to '{}'", ipam.journal_path().string());
+    int fd = ::open(ipam.journal_path().c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return core::errno_error(errno, what);
+    core::UniqueFd journal(fd);
+    // A line cut short by a writer that died is dropped before appending.
+    if (::ftruncate(journal.get(), cache.journal_offset) != 0) return core::errno_error(errno, what);
+    std::size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::pwrite(journal.get(), text.data() + done, text.size() - done,
+                           cache.journal_offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        (void)::ftruncate(journal.get(), cache.journal_offset);
+        return core::errno_error(err, what);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::fdatasync(journal.get()) != 0) {
+      int err = errno;
+      (void)::ftruncate(journal.get(), cache.journal_offset);
+      return core::errno_error(err, what);
+    }
+    cache.journal_offset += static_cast<off_t>(text.size());
+    cache.journal_records += changes.size();
+    return {};
+  }
+
+  /// Writes the whole state as a new snapshot and starts its journal empty.
+  /// A crash between the two leaves the new snapshot with the old journal,
+  /// whose generation no longer matches: it is ignored, as it must be.
+  Result<void> fold() {
+    const std::uint64_t generation = cache.generation + 1;
+    if (auto r = write_snapshot(cache.state, generation); !r) return r;
+    struct stat st {};
+    if (auto r = stat_into(ipam.store_path(), st); !r) return r;
+    cache.snapshot = identity(st);
+    cache.generation = generation;
+    if (auto r = core::write_file_atomic(ipam.journal_path(), header(generation), 0644); !r) return r;
+    if (auto r = stat_into(ipam.journal_path(), st); !r) return r;
+    cache.journal_ino = st.st_ino;
+    cache.journal_offset = st.st_size;
+    cache.journal_current = true;
+    cache.journal_records = 0;
+    return {};
+  }
+
+  Result<void> write_snapshot(const State& state, std::uint64_t generation) const {
     json::array leases;
     leases.reserve(state.leases.size());
     for (const auto& [offset, lease] : state.leases)
@@ -104,21 +328,29 @@ struct IpamStore {
                       {"network", ipam.network()},
                       {"subnet", ipam.subnet().to_string()},
                       {"gateway", ipam.gateway().to_string()},
+                      {"generation", generation},
                       {"leases", std::move(leases)}};
     return core::write_file_atomic(ipam.store_path(), json::serialize(root), 0644);
   }
 
-  /// Runs `fn(state)` under the store's lock; saves when it returns true.
+  /// Runs `fn(state, changes)` under the store's lock on an up-to-date copy;
+  /// journals what it changed. A failure to record leaves the cache to be
+  /// read afresh, so memory never holds what the disk does not.
   template <class Fn>
-  auto locked(Fn&& fn) const -> decltype(fn(std::declval<State&>(), std::declval<bool&>())) {
+  auto locked(Fn&& fn) -> decltype(fn(std::declval<State&>(), std::declval<std::vector<Change>&>())) {
     auto lock = core::FileLock::acquire(ipam.lock_);
     if (!lock) return lock.error();
-    auto state = load(true);
-    if (!state) return state.error();
-    bool dirty = false;
-    auto r = fn(*state, dirty);
-    if (r && dirty) {
-      if (auto s = save(*state); !s) return s.error();
+    if (auto r = refresh(); !r) return r.error();
+    std::vector<Change> changes;
+    auto r = fn(cache.state, changes);
+    if (r && !changes.empty()) {
+      auto saved = append(changes);
+      if (saved && cache.journal_records > std::max<std::size_t>(kFoldAfter, cache.state.leases.size()))
+        saved = fold();
+      if (!saved) {
+        cache.valid = false;
+        return saved.error();
+      }
     }
     return r;
   }
@@ -143,7 +375,13 @@ Ipam::Ipam(std::string network, Subnet subnet, IpAddress gateway, std::filesyste
       gateway_(std::move(gateway)),
       dir_(std::move(dir)),
       store_(dir_ / (network_ + ".json")),
-      lock_(dir_ / (network_ + ".lock")) {}
+      journal_(dir_ / (network_ + ".journal")),
+      lock_(dir_ / (network_ + ".lock")),
+      cache_(std::make_unique<IpamCache>()) {}
+
+Ipam::Ipam(Ipam&&) noexcept = default;
+Ipam& Ipam::operator=(Ipam&&) noexcept = default;
+Ipam::~Ipam() = default;
 
 Result<Ipam> Ipam::open(std::string network, const Subnet& subnet, std::filesystem::path state_dir,
                         const IpamOptions& options) {
@@ -167,27 +405,27 @@ Result<Ipam> Ipam::open(std::string network, const Subnet& subnet, std::filesyst
   if (auto r = core::make_directories(state_dir, 0700); !r) return std::move(r).error().wrap(what);
 
   Ipam ipam(std::move(network), subnet, std::move(gateway), std::move(state_dir));
-  IpamStore store{ipam};
+  IpamStore store{ipam, *ipam.cache_};
   auto lock = core::FileLock::acquire(ipam.lock_);
   if (!lock) return std::move(lock).error().wrap(what);
   // Under the lock, any temp file is left over from a writer that died.
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(ipam.dir_, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(ipam.network_ + ".json.tmp.")) std::filesystem::remove(entry.path(), ec);
+    if (name.starts_with(ipam.network_ + ".json.tmp.") || name.starts_with(ipam.network_ + ".journal.tmp."))
+      std::filesystem::remove(entry.path(), ec);
   }
-  auto state = store.load(false);
-  if (!state) return std::move(state).error().wrap(what);
   if (!std::filesystem::exists(ipam.store_))
-    if (auto s = store.save(*state); !s) return std::move(s).error().wrap(what);
+    if (auto s = store.write_snapshot(State{}, 0); !s) return std::move(s).error().wrap(what);
+  if (auto r = store.refresh(); !r) return std::move(r).error().wrap(what);
   return ipam;
 }
 
 Result<IpAddress> Ipam::allocate(std::string_view owner) {
   const std::string what = fmt::format("allocate address in network '{}' for '{}'", network_, owner);
   if (auto v = validate_owner(owner); !v) return std::move(v).error().wrap(what);
-  IpamStore store{*this};
-  auto r = store.locked([&](State& state, bool& dirty) -> Result<IpAddress> {
+  IpamStore store{*this, *cache_};
+  auto r = store.locked([&](State& state, std::vector<Change>& changes) -> Result<IpAddress> {
     for (const auto& [offset, lease] : state.leases)
       if (lease.owner == owner) return lease.address;
     const Uint128 gw = *subnet_.offset_of(gateway_);
@@ -211,7 +449,7 @@ Result<IpAddress> Ipam::allocate(std::string_view owner) {
       return make_error(Errc::exhausted, fmt::format("no free address left in {}", subnet_.to_string()));
     IpAddress address = *subnet_.nth(candidate);
     state.leases.insert(pos, {candidate, Lease{address, std::string(owner)}});
-    dirty = true;
+    changes.push_back({.added = Lease{address, std::string(owner)}});
     return address;
   });
   if (!r) return std::move(r).error().wrap(what);
@@ -225,10 +463,10 @@ Result<IpAddress> Ipam::allocate(std::string_view owner, const IpAddress& reques
   auto offset = subnet_.offset_of(requested);
   if (!offset)
     return make_error(Errc::invalid_argument, fmt::format("{}: address is outside {}", what, subnet_.to_string()));
-  IpamStore store{*this};
+  IpamStore store{*this, *cache_};
   if (auto why = store.reserved(*offset); !why.empty())
     return make_error(Errc::invalid_argument, fmt::format("{}: address {}", what, why));
-  auto r = store.locked([&](State& state, bool& dirty) -> Result<IpAddress> {
+  auto r = store.locked([&](State& state, std::vector<Change>& changes) -> Result<IpAddress> {
     for (const auto& [off, lease] : state.leases) {
       if (off == *offset && lease.owner == owner) return lease.address;
       if (off == *offset)
@@ -239,7 +477,7 @@ Result<IpAddress> Ipam::allocate(std::string_view owner, const IpAddress& reques
     auto pos = std::lower_bound(state.leases.begin(), state.leases.end(), *offset,
                                 [](const auto& entry, Uint128 o) { return entry.first < o; });
     state.leases.insert(pos, {*offset, Lease{requested, std::string(owner)}});
-    dirty = true;
+    changes.push_back({.added = Lease{requested, std::string(owner)}});
     return requested;
   });
   if (!r) return std::move(r).error().wrap(what);
@@ -247,10 +485,10 @@ Result<IpAddress> Ipam::allocate(std::string_view owner, const IpAddress& reques
 }
 
 Result<void> Ipam::release(std::string_view owner) {
-  IpamStore store{*this};
-  auto r = store.locked([&](State& state, bool& dirty) -> Result<void> {
+  IpamStore store{*this, *cache_};
+  auto r = store.locked([&](State& state, std::vector<Change>& changes) -> Result<void> {
     auto n = std::erase_if(state.leases, [&](const auto& entry) { return entry.second.owner == owner; });
-    dirty = n > 0;
+    if (n > 0) changes.push_back({.released = std::string(owner)});
     return {};
   });
   if (!r) return std::move(r).error().wrap(fmt::format("release address of '{}' in network '{}'", owner, network_));
@@ -258,27 +496,29 @@ Result<void> Ipam::release(std::string_view owner) {
 }
 
 Result<std::vector<Lease>> Ipam::list() const {
-  IpamStore store{*this};
+  IpamStore store{*this, *cache_};
   auto lock = core::FileLock::acquire(lock_);
   if (!lock) return lock.error();
-  auto state = store.load(true);
-  if (!state) return std::move(state).error().wrap(fmt::format("list leases of network '{}'", network_));
+  if (auto r = store.refresh(); !r) {
+    cache_->valid = false;
+    return std::move(r).error().wrap(fmt::format("list leases of network '{}'", network_));
+  }
   std::vector<Lease> out;
-  out.reserve(state->leases.size());
-  for (auto& [offset, lease] : state->leases) out.push_back(std::move(lease));
+  out.reserve(cache_->state.leases.size());
+  for (const auto& [offset, lease] : cache_->state.leases) out.push_back(lease);
   return out;
 }
 
 Result<std::vector<Lease>> Ipam::reconcile(const std::set<std::string, std::less<>>& live_owners) {
-  IpamStore store{*this};
-  auto r = store.locked([&](State& state, bool& dirty) -> Result<std::vector<Lease>> {
+  IpamStore store{*this, *cache_};
+  auto r = store.locked([&](State& state, std::vector<Change>& changes) -> Result<std::vector<Lease>> {
     std::vector<Lease> freed;
     std::erase_if(state.leases, [&](const auto& entry) {
       if (live_owners.contains(entry.second.owner)) return false;
       freed.push_back(entry.second);
+      changes.push_back({.released = entry.second.owner});
       return true;
     });
-    dirty = !freed.empty();
     return freed;
   });
   if (!r) return std::move(r).error().wrap(fmt::format("reconcile leases of network '{}'", network_));

@@ -123,6 +123,18 @@ Result<nl::Route> build_route(const Route& r, int ifindex) {
   return route;
 }
 
+/// An RTM_*LINK request about link `index` with a bare header, for the
+/// attributes libnl 3.7 has no setter for.
+Result<nl::Msg> link_request(int type, unsigned char family, int index) {
+  nl::Msg msg(nlmsg_alloc_simple(type, 0));
+  if (!msg) return core::errno_error(ENOMEM, "allocate request");
+  ifinfomsg ifi{};
+  ifi.ifi_family = family;
+  ifi.ifi_index = index;
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return core::errno_error(ENOMEM, "build request");
+  return msg;
+}
+
 std::string describe(const Route& r) {
   std::string s = r.destination ? r.destination->to_string() : std::string(r.v6 ? "default (IPv6)" : "default");
   if (r.gateway) s += fmt::format(" via {}", r.gateway->to_string());
@@ -390,16 +402,50 @@ Result<void> Links::set_hairpin(std::string_view name, bool on) {
   if (!index) return std::move(index).error().wrap(what);
   // RTM_SETLINK for the bridge family with IFLA_PROTINFO { IFLA_BRPORT_MODE };
   // libnl 3.7 has no setter for a port's hairpin flag.
-  nl::Msg msg(nlmsg_alloc_simple(RTM_SETLINK, 0));
-  if (!msg) return core::errno_error(ENOMEM, what);
-  ifinfomsg ifi{};
-  ifi.ifi_family = AF_BRIDGE;
-  ifi.ifi_index = *index;
-  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return core::errno_error(ENOMEM, what);
-  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
-  if (!protinfo || nla_put_u8(msg.get(), IFLA_BRPORT_MODE, on ? 1 : 0) < 0) return core::errno_error(ENOMEM, what);
-  nla_nest_end(msg.get(), protinfo);
-  if (auto r = nl::transact(impl_->sk.get(), std::move(msg)); !r) return std::move(r).error().wrap(what);
+  auto msg = link_request(RTM_SETLINK, AF_BRIDGE, *index);
+  if (!msg) return std::move(msg).error().wrap(what);
+  nlattr* protinfo = nla_nest_start(msg->get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (!protinfo || nla_put_u8(msg->get(), IFLA_BRPORT_MODE, on ? 1 : 0) < 0) return core::errno_error(ENOMEM, what);
+  nla_nest_end(msg->get(), protinfo);
+  if (auto r = nl::transact(impl_->sk.get(), std::move(*msg)); !r) return std::move(r).error().wrap(what);
+  return {};
+}
+
+Result<void> Links::set_multicast_snooping(std::string_view bridge, bool on) {
+  const std::string what = fmt::format("turn multicast snooping {} on bridge '{}'", on ? "on" : "off", bridge);
+  auto index = impl_->index_of(bridge);
+  if (!index) return std::move(index).error().wrap(what);
+  // RTM_NEWLINK on the existing bridge with IFLA_LINKINFO { "bridge",
+  // IFLA_INFO_DATA { IFLA_BR_MCAST_SNOOPING } }; libnl 3.7 has no setter for it.
+  auto msg = link_request(RTM_NEWLINK, AF_UNSPEC, *index);
+  if (!msg) return std::move(msg).error().wrap(what);
+  nlattr* linkinfo = nla_nest_start(msg->get(), IFLA_LINKINFO);
+  if (!linkinfo || nla_put_string(msg->get(), IFLA_INFO_KIND, "bridge") < 0) return core::errno_error(ENOMEM, what);
+  nlattr* data = nla_nest_start(msg->get(), IFLA_INFO_DATA);
+  if (!data || nla_put_u8(msg->get(), IFLA_BR_MCAST_SNOOPING, on ? 1 : 0) < 0) return core::errno_error(ENOMEM, what);
+  nla_nest_end(msg->get(), data);
+  nla_nest_end(msg->get(), linkinfo);
+  if (auto r = nl::transact(impl_->sk.get(), std::move(*msg)); !r) return std::move(r).error().wrap(what);
+  return {};
+}
+
+Result<void> Links::stop_ipv6_autoconf(std::string_view name) {
+  const std::string what = fmt::format("stop IPv6 address generation on '{}'", name);
+  auto index = impl_->index_of(name);
+  if (!index) return std::move(index).error().wrap(what);
+  // RTM_SETLINK with IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE } };
+  // libnl 3.7's rtnl_link_inet6_set_addr_gen_mode needs a cached link first.
+  auto msg = link_request(RTM_SETLINK, AF_UNSPEC, *index);
+  if (!msg) return std::move(msg).error().wrap(what);
+  nlattr* spec = nla_nest_start(msg->get(), IFLA_AF_SPEC);
+  nlattr* inet6 = spec ? nla_nest_start(msg->get(), AF_INET6) : nullptr;
+  if (!inet6 || nla_put_u8(msg->get(), IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0)
+    return core::errno_error(ENOMEM, what);
+  nla_nest_end(msg->get(), inet6);
+  nla_nest_end(msg->get(), spec);
+  auto r = nl::transact(impl_->sk.get(), std::move(*msg));
+  if (!r && r.error().code == std::errc::address_family_not_supported) return {};  // no IPv6 here
+  if (!r) return std::move(r).error().wrap(what);
   return {};
 }
 

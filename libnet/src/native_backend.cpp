@@ -214,6 +214,11 @@ private:
     // duplicate address detection, or the host sends no neighbour
     // solicitations for forwarded packets (published ports over IPv6) meanwhile.
     if (auto r = in_host([&] { return set_sysctls(); }); !r) return r;
+    // Snooping off: with it on, the kernel re-arms the multicast timers of
+    // every port whenever one port changes state, so each attach and detach
+    // costs O(containers). Off, multicast is flooded like ARP broadcasts
+    // already are (and never silently stops, as snooping without a querier does).
+    if (auto r = links_->set_multicast_snooping(n.bridge, false); !r) return r;
     if (!*existing || !(*existing)->up)
       if (auto r = links_->set_up(n.bridge); !r) return r;
     auto have = links_->list_addresses(n.bridge);
@@ -263,6 +268,30 @@ private:
         return r;
       }
     }
+    return {};
+  }
+
+  /// The veth pair, its host end attached to the bridge and up, without
+  /// IPv6: a bridge port needs no addresses, and each IPv6-enabled port adds
+  /// routes to the host's table that the kernel walks whole on every link
+  /// event, so each attach and detach would cost O(containers). Runs in the
+  /// host's namespace (its /proc/sys/net is the thread's).
+  Result<void> make_host_veth(const std::string& veth, const std::string& ifname, const fs::path& netns, unsigned mtu,
+                              const Attachment& a) {
+    if (auto r = links_->create_veth(veth, {.name = ifname, .netns = netns, .mtu = mtu, .mac = a.mac},
+                                     {.mtu = mtu, .master = o_.network.bridge});
+        !r)
+      return r;
+    if (!ipv6_conf_) {
+      auto dir = SysctlDir::open("net/ipv6/conf");
+      if (!dir && dir.error().code != std::errc::no_such_file_or_directory) return dir.error();
+      if (dir) ipv6_conf_.emplace(std::move(*dir));
+    }
+    if (ipv6_conf_)
+      if (auto r = ipv6_conf_->write(veth + "/disable_ipv6", "1"); !r) return r;
+    if (auto r = links_->set_up(veth); !r) return r;
+    if (!a.ports.empty())
+      if (auto r = links_->set_hairpin(veth, true); !r) return r;
     return {};
   }
 
@@ -323,11 +352,7 @@ private:
     // The kernel makes the veth while the IPAM allocates (two independent
     // waits, ~1 ms each); links_ is used by that thread only until the join.
     Result<void> made = core::make_error(Errc::invalid_argument, "not started");
-    std::thread make_veth([&] {
-      made = links_->create_veth(veth, {.name = req.ifname, .netns = req.netns, .mtu = mtu, .mac = a.mac},
-                                 {.mtu = mtu, .master = o_.network.bridge, .up = true});
-      if (made && !a.ports.empty()) made = links_->set_hairpin(veth, true);
-    });
+    std::thread make_veth([&] { made = in_host([&] { return make_host_veth(veth, req.ifname, req.netns, mtu, a); }); });
     auto allocate = [&]() -> Result<void> {
       auto v4 = req.options.ipv4 ? ipam4_->allocate(req.container_id, *req.options.ipv4)
                                  : ipam4_->allocate(req.container_id);
@@ -369,6 +394,14 @@ private:
       auto links = Links::open();
       if (!links) return links.error();
       if (auto r = links->set_up("lo"); !r) return r;
+      // On an IPv4-only network the container's interface gets no IPv6
+      // link-local address (Docker disables IPv6 there altogether): no
+      // duplicate address detection, router solicitation or MLD report
+      // flooded to every other container on the bridge.
+      // (Through netlink: a /proc/sys write from each container's namespace
+      // would make every later /proc/sys/net lookup on the host slower.)
+      if (!ipam6_)
+        if (auto r = links->stop_ipv6_autoconf(req.ifname); !r) return r;
       if (auto r = links->set_up(req.ifname); !r) return r;
       for (const auto& addr : a.addresses)
         if (auto r = links->add_address(req.ifname, addr); !r) return r;
@@ -441,6 +474,7 @@ private:
   fs::path lock_path_;
   std::optional<Ipam> ipam4_, ipam6_;
   std::optional<Links> links_;
+  std::optional<SysctlDir> ipv6_conf_;  // the host's net/ipv6/conf; used by one thread at a time
   std::shared_ptr<Firewall> firewall_;
   bool network_ready_ = false;
   bool network_saved_ = false;  // the record on disk already says what `o_.network` says

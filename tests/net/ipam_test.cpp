@@ -7,6 +7,7 @@
 #include "temp_dir.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 using namespace berth::net;
@@ -146,4 +147,76 @@ TEST_CASE("Ipam reports a corrupt store instead of guessing", "[ipam]") {
   REQUIRE_FALSE(ipam);
   CHECK(ipam.error().is(Errc::corrupt));
   CHECK_THAT(ipam.error().message(), Catch::Contains("c.json' is corrupt"));
+}
+
+TEST_CASE("Two Ipam objects on one store see each other's changes, across journal folds", "[ipam][journal]") {
+  TempDir dir;
+  auto one = Ipam::open("shared", S("10.5.0.0/16"), dir.path).value();
+  auto two = Ipam::open("shared", S("10.5.0.0/16"), dir.path).value();
+  // 700 changes: the journal is folded into a new snapshot more than once meanwhile.
+  for (int i = 0; i < 350; ++i) {
+    Ipam& writer = i % 2 ? one : two;
+    Ipam& other = i % 2 ? two : one;
+    const std::string owner = "c" + std::to_string(i);
+    auto address = writer.allocate(owner);
+    REQUIRE(address);
+    CHECK(other.allocate(owner).value() == *address);  // the other sees the lease at once
+    if (i % 3 == 0) REQUIRE(other.release(owner));
+  }
+  auto seen_by_one = one.list().value();
+  CHECK(seen_by_one == two.list().value());
+  CHECK(seen_by_one.size() == 350 - 117);
+  auto reopened = Ipam::open("shared", S("10.5.0.0/16"), dir.path).value();
+  CHECK(reopened.list().value() == seen_by_one);
+  CHECK(fs::file_size(reopened.journal_path()) < fs::file_size(reopened.store_path()) * 3);
+}
+
+TEST_CASE("Ipam drops a journal line cut short by a crash and ignores a journal of an older snapshot", "[ipam][journal]") {
+  TempDir dir;
+  {
+    auto ipam = Ipam::open("j", S("10.6.0.0/24"), dir.path).value();
+    REQUIRE(ipam.allocate("a"));
+    REQUIRE(ipam.allocate("b"));
+  }
+  const fs::path journal = dir.path / "j.journal";
+  {
+    // A writer died halfway through a record: never acknowledged, so never applied.
+    std::ofstream out(journal, std::ios::app);
+    out << R"({"add":"10.6.0.9","ow)";
+  }
+  auto ipam = Ipam::open("j", S("10.6.0.0/24"), dir.path).value();
+  CHECK(ipam.list().value() == std::vector<Lease>{{A("10.6.0.2"), "a"}, {A("10.6.0.3"), "b"}});
+  CHECK(ipam.allocate("c").value() == A("10.6.0.4"));
+  auto reopened = Ipam::open("j", S("10.6.0.0/24"), dir.path).value();
+  CHECK(reopened.list().value().size() == 3);
+
+  // A crash between writing a new snapshot and starting its journal leaves
+  // the old journal behind: its records are already in the snapshot.
+  auto text = berth::core::read_file(journal).value();
+  REQUIRE(text.starts_with(R"({"generation":0)"));
+  text.replace(0, 15, R"({"generation":7)");
+  {
+    std::ofstream out(journal, std::ios::trunc);
+    out << text << R"({"add":"10.6.0.50","owner":"ghost"})" << '\n';
+  }
+  auto stale = Ipam::open("j", S("10.6.0.0/24"), dir.path).value();
+  CHECK(stale.list().value().size() == 0);  // the snapshot (generation 0) holds no lease yet
+  CHECK(stale.allocate("d").value() == A("10.6.0.2"));
+  CHECK(stale.list().value() == std::vector<Lease>{{A("10.6.0.2"), "d"}});
+}
+
+TEST_CASE("Ipam reports a corrupt journal line instead of guessing", "[ipam][journal]") {
+  TempDir dir;
+  {
+    auto ipam = Ipam::open("k", S("10.7.0.0/24"), dir.path).value();
+    REQUIRE(ipam.allocate("a"));
+  }
+  {
+    std::ofstream out(dir.path / "k.journal", std::ios::app);
+    out << "not json\n";
+  }
+  auto ipam = Ipam::open("k", S("10.7.0.0/24"), dir.path);
+  REQUIRE_FALSE(ipam);
+  CHECK(ipam.error().is(Errc::corrupt));
+  CHECK_THAT(ipam.error().message(), Catch::Contains("k.journal' is corrupt"));
 }

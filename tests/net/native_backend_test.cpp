@@ -176,6 +176,32 @@ TEST_CASE_METHOD(Fixture, "IPv6: containers, egress and published ports", "[nati
   CHECK(peer(World::ask(ns("c2"), "tcp", test::kOutsideV6, 7000)) == test::kHostUplinkV6);
 }
 
+TEST_CASE_METHOD(Fixture, "bridge ports carry no IPv6 of their own and IPv4-only containers no link-local address",
+                 "[native][ipv6]") {
+  // What keeps each attach from costing O(containers) in the kernel: no
+  // multicast snooping on the bridge, no IPv6 on its ports, no IPv6 chatter
+  // from containers of IPv4-only networks.
+  auto ip = [](const std::filesystem::path& where, std::vector<std::string> args) {
+    auto r = World::run_in(where, {.program = "ip", .args = std::move(args)});
+    REQUIRE(r);
+    return r->out;
+  };
+  auto b = backend();
+  auto c1 = attach(*b, "c1", {"8080:80"});
+  CHECK_THAT(ip("", {"-d", "link", "show", "berth0"}), Catch::Contains("mcast_snooping 0"));
+  CHECK(ip("", {"-6", "addr", "show", "dev", c1.host_veth}) == "");
+  CHECK(ip(ns("c1"), {"-6", "addr", "show", "dev", "eth0"}) == "");
+  CHECK(World::ping(ns("c1"), "10.88.0.1"));
+
+  auto b6 = backend(with_v6(NetworkOptions{.name = "six", .bridge = "six0", .subnet = Subnet::parse("10.89.0.0/16").value()}),
+                    "berth");
+  auto c2 = attach(*b6, "c2");
+  CHECK(ip("", {"-6", "addr", "show", "dev", c2.host_veth}) == "");
+  const std::string in_c2 = ip(ns("c2"), {"-6", "addr", "show", "dev", "eth0"});
+  CHECK_THAT(in_c2, Catch::Contains("fd00:88::2/64"));
+  CHECK_THAT(in_c2, Catch::Contains("fe80::"));
+}
+
 TEST_CASE_METHOD(Fixture, "two owners keep to their own tables", "[native][owners]") {
   auto mine = backend();
   auto theirs = backend({.name = "dy1", .bridge = "dy1_docker0", .subnet = Subnet::parse("10.95.0.0/24").value()},

@@ -99,6 +99,16 @@ public:
   /// Lets the bridge send a frame back out of the port `name` it came in on,
   /// so a container reaches its own published port through the host.
   [[nodiscard]] core::Result<void> set_hairpin(std::string_view name, bool on);
+  /// Turns the bridge's IGMP/MLD snooping on or off. Off, the bridge floods
+  /// multicast like an unmanaged switch; on, the kernel re-arms every port's
+  /// multicast timers whenever any port changes state (an O(ports) cost on
+  /// each attach and detach).
+  [[nodiscard]] core::Result<void> set_multicast_snooping(std::string_view bridge, bool on);
+  /// Gives `name` no IPv6 link-local address when it comes up (address
+  /// generation mode "none"), so it sends no duplicate address detection,
+  /// router solicitation or MLD report. Set it before the link comes up. A
+  /// kernel without IPv6 makes this a no-op.
+  [[nodiscard]] core::Result<void> stop_ipv6_autoconf(std::string_view name);
   /// Attaches `name` to the bridge `master`; an empty `master` detaches it.
   [[nodiscard]] core::Result<void> set_master(std::string_view name, std::string_view master);
 
