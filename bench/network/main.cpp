@@ -113,7 +113,9 @@ void write_berth_chain(const fs::path& conf, const fs::path& state, const fs::pa
 }
 
 /// netavark's input for one container (netavark does no IPAM: the address is given).
-std::string netavark_config(const std::string& id, const std::string& ip, bool ports) {
+/// Publishes host ports 8080 and 8443 (`first_port` 0), or `first_port` and
+/// `first_port` + 10000 (the scale benchmark's fillers, like the other tools').
+std::string netavark_config(const std::string& id, const std::string& ip, int first_port) {
   return fmt::format(R"({{"container_id":"{0}","container_name":"{0}",
     "port_mappings":{1},
     "networks":{{"nvbench":{{"static_ips":["{2}"],"interface_name":"eth0"}}}},
@@ -121,18 +123,19 @@ std::string netavark_config(const std::string& id, const std::string& ip, bool p
       "id":"53ce4390f2adb1681eb1a90ec8b48c49c015e0a8d336c197637e7f65e365fa9e","internal":false,
       "ipv6_enabled":false,"name":"nvbench","network_interface":"nvb0",
       "subnets":[{{"gateway":"10.69.0.1","subnet":"10.69.0.0/16"}}]}}}}}})",
-                     id, ports ? R"([{"host_ip":"","container_port":80,"host_port":8080,"range":1,"protocol":"tcp"},
-                                    {"host_ip":"","container_port":443,"host_port":8443,"range":1,"protocol":"tcp"}])"
-                               : "[]",
+                     id,
+                     fmt::format(R"([{{"host_ip":"","container_port":80,"host_port":{},"range":1,"protocol":"tcp"}},
+                                    {{"host_ip":"","container_port":443,"host_port":{},"range":1,"protocol":"tcp"}}])",
+                                 first_port ? first_port : 8080, first_port ? first_port + 10000 : 8443),
                      ip);
 }
 
 struct Netavark {
   fs::path dir;
   core::Result<void> run(const std::string& verb, const std::string& id, const std::string& ip, const fs::path& ns,
-                         bool ports) const {
+                         int first_port = 0) const {
     const fs::path file = dir / (id + ".json");
-    if (auto r = core::write_file_atomic(file, netavark_config(id, ip, ports)); !r) return r;
+    if (auto r = core::write_file_atomic(file, netavark_config(id, ip, first_port)); !r) return r;
     auto r = core::run_checked({.program = kNetavark,
                                 .args = {"--config", dir.string(), "-f", file.string(), verb, ns.string()},
                                 .timeout = std::chrono::seconds(30)});
@@ -197,8 +200,8 @@ int attach_bench(int rounds) {
     {
       const fs::path& ns = s.netns();
       const std::string ip = v4_at(69, round + 1);
-      double a = timed([&] { must(netavark.run("setup", id, ip, ns, true)); });
-      double d = timed([&] { must(netavark.run("teardown", id, ip, ns, true)); });
+      double a = timed([&] { must(netavark.run("setup", id, ip, ns)); });
+      double d = timed([&] { must(netavark.run("teardown", id, ip, ns)); });
       if (round >= 0) {
         nv.attach.push_back(a);
         nv.detach.push_back(d);
@@ -359,8 +362,8 @@ int scale_bench(int containers, const std::string& only) {
       const fs::path& ns = s.netns();
       // Far above the fillers' addresses (netavark takes the address it is given).
       const std::string ip = v4_at(69, 60000);
-      double t = timed([&] { must(netavark.run("setup", id, ip, ns, true)); });
-      must(netavark.run("teardown", id, ip, ns, true));
+      double t = timed([&] { must(netavark.run("setup", id, ip, ns)); });
+      must(netavark.run("teardown", id, ip, ns));
       return t;
     };
     Growth g{"netavark (Debian)"};
@@ -369,7 +372,7 @@ int scale_bench(int containers, const std::string& only) {
     std::vector<fs::path> spaces;
     for (int i = 0; i < containers; ++i) {
       spaces.push_back(s.netns());
-      must(netavark.run("setup", fmt::format("f{}", i), v4_at(69, i), spaces.back(), false));
+      must(netavark.run("setup", fmt::format("f{}", i), v4_at(69, i), spaces.back(), 10000 + i));
     }
     g.next = probe("nv", nv_probe);
     rows.push_back(g);

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/net/cni_plugin.hpp"
 
+#include "berth/core/detach.hpp"
+
 #include "berth/net/cni.hpp"
 #include "berth/net/link.hpp"
+#include "berth/net/link_removal.hpp"
 #include "state_store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <thread>
 
 namespace berth::net::cni {
 namespace {
@@ -253,20 +255,20 @@ Outcome run_plugin(const Invocation& call) {
     if (auto bad = need(call.container_id, "CNI_CONTAINERID")) return *bad;
     if (auto v = state::validate_container_id(call.container_id); !v)
       return fail(version, ErrorCode::InvalidEnvironment, v.error());
-    // Most of a DEL is the kernel unregistering the veth; its name follows
-    // from the network and the container, so start that before reading any
-    // state (teardown below finds it gone or waits for it).
-    std::thread early_unlink([&] {
-      if (auto links = Links::open()) (void)links->remove_if_present(host_veth_name(cfg->backend.network.name, call.container_id));
-    });
-    struct Join {
-      std::thread& t;
-      ~Join() { t.join(); }
-    } join{early_unlink};
+    // Most of a DEL is the kernel's wait after it has unregistered the veth
+    // (RCU grace periods, ~20 ms); a detached child process waits that out,
+    // and the plugin goes on once the veth is gone from the host. Its name
+    // follows from the network and the container, so this comes before
+    // reading any state; teardown below then finds it gone.
+    if (auto gone = remove_link_detached(host_veth_name(cfg->backend.network.name, call.container_id)); !gone)
+      return fail(version, ErrorCode::Internal, gone.error());
     auto backend = open_backend(*cfg);
     if (!backend) return fail(version, ErrorCode::InvalidNetworkConfig, backend.error());
     if (auto r = (*backend)->teardown({.container_id = call.container_id, .netns = call.netns, .ifname = call.ifname}); !r)
       return fail(version, ErrorCode::Internal, r.error());
+    // The port maps were deleted in a transaction: closing the firewall's
+    // socket now would wait for nf_tables to free them (~20 ms).
+    (void)core::release_descriptors_after_exit();
     return Outcome{0, {}};
   }
   if (call.command == "CHECK") {
@@ -297,6 +299,7 @@ Outcome run_plugin(const Invocation& call) {
       if (auto r = (*backend)->teardown({.container_id = a.container_id, .ifname = a.ifname}); !r)
         return fail(version, ErrorCode::Internal, r.error());
     }
+    (void)core::release_descriptors_after_exit();  // as after DEL
     return Outcome{0, {}};
   }
   return fail(version, ErrorCode::InvalidEnvironment,

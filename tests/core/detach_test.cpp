@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace berth;
@@ -66,4 +68,44 @@ TEST_CASE("a daemon that cannot start is an error, not a pid", "[core]") {
   CHECK_THAT(bad_log.error().message(), Catch::Contains("no-dir/log"));
   CHECK_FALSE(core::process_alive(0));
   CHECK_FALSE(core::process_alive(-1));
+}
+
+TEST_CASE("descriptors handed to a child stay open until the caller exits, and its output ends at once", "[core]") {
+  int held[2], out[2], go[2];
+  REQUIRE(::pipe(held) == 0);  // a descriptor the caller holds (its write end)
+  REQUIRE(::pipe(out) == 0);   // the caller's stdout, as a CNI runtime reads it
+  REQUIRE(::pipe(go) == 0);    // tells the caller to exit
+  const pid_t caller = ::fork();
+  REQUIRE(caller >= 0);
+  if (caller == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::close(held[0]);
+    ::close(go[1]);
+    if (!core::release_descriptors_after_exit()) ::_exit(2);
+    (void)!::write(1, "ready", 5);
+    char c;
+    (void)!::read(go[0], &c, 1);
+    ::_exit(0);
+  }
+  ::close(out[1]);
+  ::close(held[1]);
+  ::close(go[0]);
+  char buf[16];
+  REQUIRE(::read(out[0], buf, sizeof buf) == 5);
+  auto readable_within = [](int fd, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
+  };
+  CHECK_FALSE(readable_within(held[0], 100));  // still open: the caller runs
+  ::close(go[1]);                              // the caller exits now
+  int status = 0;
+  REQUIRE(::waitpid(caller, &status, 0) == caller);
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(::read(out[0], buf, sizeof buf) == 0);  // its output ended with it: the child kept no copy
+  REQUIRE(readable_within(held[0], 5000));      // and the child let go of the rest after it
+  CHECK(::read(held[0], buf, sizeof buf) == 0);
+  ::close(held[0]);
+  ::close(out[0]);
 }

@@ -4,11 +4,13 @@
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
 #include "berth/net/link.hpp"
+#include "berth/net/link_removal.hpp"
 
 #include <boost/json.hpp>
 #include "berth_catch.hpp"
 
 #include <algorithm>
+#include <unistd.h>
 
 using namespace berth;
 using namespace berth::net;
@@ -176,4 +178,33 @@ TEST_CASE("a ping crosses the bridge between two namespaces", "[link]") {
   INFO(ping->out << ping->err);
   CHECK(ping->exit_code == 0);
   CHECK_THAT(ping->out, Catch::Contains("1 received"));
+}
+
+TEST_CASE("a link removed with remove_link_detached is gone when the call returns", "[link]") {
+  auto links = open_links();
+  REQUIRE(links.create_bridge("br-rm", {.up = true}));
+  auto ns = core::NetnsFile::create("/run/netns/berth-rm-peer").value();
+  REQUIRE(links.create_veth("rm0", {.name = "eth0", .netns = ns.path()}, {.master = "br-rm", .up = true}));
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);  // stands for a runtime reading the caller's output
+
+  auto removed = remove_link_detached("rm0");
+  REQUIRE(removed);
+  CHECK(*removed);
+  CHECK_FALSE(links.find_link("rm0").value());  // gone from the namespace ...
+  CHECK(ip_json({"link", "show", "master", "br-rm"}).empty());  // ... and from the bridge
+  // The child that waits out the kernel holds none of our descriptors: once
+  // we close our write end, the reader sees the end at once.
+  ::close(pipe_fds[1]);
+  char c;
+  CHECK(::read(pipe_fds[0], &c, 1) == 0);
+  ::close(pipe_fds[0]);
+
+  auto again = remove_link_detached("rm0");
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  auto bad = remove_link_detached("no/such");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message(), Catch::Contains("no/such"));
+  REQUIRE(links.remove("br-rm"));
 }

@@ -17,6 +17,15 @@ namespace berth::core {
 /// (missing program, no permission) comes back as an error. Returns its pid.
 [[nodiscard]] Result<pid_t> spawn_detached(const Command& cmd, const std::filesystem::path& log);
 
+/// For a process about to exit: a detached child keeps a copy of every open
+/// descriptor but stdin, stdout and stderr until this process has exited,
+/// then closes them. Some releases make the closer wait for the kernel (an
+/// nf_tables netlink socket closed right after a transaction that deleted
+/// something waits for an RCU grace period, ~20 ms, while nf_tables frees
+/// the deleted objects); this way neither our exit nor whoever waits for it
+/// (a CNI runtime) waits too. Descriptors opened afterwards are ours alone.
+[[nodiscard]] Result<void> release_descriptors_after_exit();
+
 /// True while a process with this pid exists (zombies count as gone).
 [[nodiscard]] bool process_alive(pid_t pid);
 

@@ -53,7 +53,9 @@ struct PluginConfig {
 [[nodiscard]] core::Result<PluginConfig> parse_plugin_config(std::string_view json);
 
 /// Runs one call. Never fails: an error becomes CNI's error JSON and a
-/// non-zero exit code, as the spec wants.
+/// non-zero exit code, as the spec wants. For a plugin process that exits
+/// right after: DEL leaves the kernel's last wait on the veth and GC and DEL
+/// the release of the firewall's socket to detached children.
 [[nodiscard]] Outcome run_plugin(const Invocation& call);
 
 }  // namespace berth::net::cni
