@@ -21,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <set>
 #include <thread>
 
 using namespace berth;
@@ -249,15 +250,22 @@ TEST_CASE("berth-dns waits for a listen address to appear instead of failing", "
 
 namespace {
 /// Sends one raw UDP packet to 10.88.0.1:53 from `ns`; returns the answer ("" if none within 1 s).
+/// A UDP socket of the calling thread's namespace (receive timeout
+/// `timeout_s`) and the front network's DNS server address.
+std::pair<int, sockaddr_in> dns_client_socket(int timeout_s) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(53);
+  ::inet_pton(AF_INET, "10.88.0.1", &to.sin_addr);
+  timeval tv{timeout_s, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return {fd, to};
+}
+
 std::string raw_query(const fs::path& ns, const std::vector<std::uint8_t>& packet) {
   return core::run_in_netns(ns, [&]() -> core::Result<std::string> {
-           int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-           sockaddr_in to{};
-           to.sin_family = AF_INET;
-           to.sin_port = htons(53);
-           ::inet_pton(AF_INET, "10.88.0.1", &to.sin_addr);
-           timeval tv{1, 0};
-           ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+           auto [fd, to] = dns_client_socket(1);
            ::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
            char buf[4096];
            ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -297,4 +305,53 @@ TEST_CASE_METHOD(DnsWorld, "malformed queries get FORMERR from the running serve
   }
   // And the server still answers.
   CHECK(dig("client", {"+short", "web.berth.internal"}) == att["web"].addresses[0].address.to_string());
+}
+
+TEST_CASE_METHOD(DnsWorld, "a burst of queries from one client gets one separate answer each", "[dns-server]") {
+  // Sent in one sendmmsg, so the server reads many at once and sends the
+  // answers of one size to this client as one GSO message through the bridge.
+  auto query = [](std::uint16_t id, const std::string& name) {
+    std::vector<std::uint8_t> q{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    std::size_t start = 0;
+    while (start < name.size()) {
+      auto dot = name.find('.', start);
+      if (dot == std::string::npos) dot = name.size();
+      q.push_back(static_cast<std::uint8_t>(dot - start));
+      q.insert(q.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+      start = dot + 1;
+    }
+    q.insert(q.end(), {0, 0, 1, 0, 1});  // root, type A, class IN
+    return q;
+  };
+  std::vector<std::vector<std::uint8_t>> queries;
+  std::set<std::uint16_t> sent;
+  for (std::uint16_t id = 1000; id < 1040; ++id) {
+    queries.push_back(query(id, id % 4 == 0 ? "db.berth.internal" : "web.berth.internal"));
+    sent.insert(id);
+  }
+  auto answered = core::run_in_netns(World::container_path("client"), [&]() -> core::Result<std::set<std::uint16_t>> {
+                    auto [fd, to] = dns_client_socket(2);
+                    std::vector<iovec> iov(queries.size());
+                    std::vector<mmsghdr> msgs(queries.size());
+                    for (std::size_t i = 0; i < queries.size(); ++i) {
+                      iov[i] = {queries[i].data(), queries[i].size()};
+                      msgs[i] = {};
+                      msgs[i].msg_hdr.msg_iov = &iov[i];
+                      msgs[i].msg_hdr.msg_iovlen = 1;
+                      msgs[i].msg_hdr.msg_name = &to;
+                      msgs[i].msg_hdr.msg_namelen = sizeof to;
+                    }
+                    ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), 0);
+                    std::set<std::uint16_t> ids;
+                    std::uint8_t buf[4096];
+                    for (std::size_t i = 0; i < queries.size(); ++i) {
+                      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+                      if (n < 12) break;
+                      // One whole answer per datagram: NOERROR with one address.
+                      if ((buf[3] & 0x0F) == 0 && buf[7] == 1) ids.insert(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
+                    }
+                    ::close(fd);
+                    return ids;
+                  }).value();
+  CHECK(answered == sent);
 }

@@ -7,9 +7,15 @@
 #include "berth/net/dns/records_dir.hpp"
 #include "berth/net/dns/resolv_conf.hpp"
 #include "berth/net/dns/server.hpp"
+#include "dns/udp_replies.hpp"  // libnet/src: the sender is internal to the server
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"
+
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace berth::net;
 using namespace berth::net::dns;
@@ -246,4 +252,54 @@ TEST_CASE("the registry adds and removes a container's records on a network", "[
   CHECK(after.answers.empty());
   CHECK(ask(*reg.snapshot(), "www.berth.internal", type::A).rcode == Rcode::NxDomain);
   CHECK(ask(*z, "web", type::A).answers.size() == 1);  // an old snapshot is unchanged
+}
+
+TEST_CASE("UDP answers of one size to one client leave grouped and arrive as separate datagrams", "[dns][udp]") {
+  auto bound = [] {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  };
+  const int server = bound(), one = bound(), two = bound();
+  auto address_of = [](int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+    return std::pair{ss, len};
+  };
+  const auto [to_one, one_len] = address_of(one);
+  const auto [to_two, two_len] = address_of(two);
+  // 40 answers: to client one 30 of 100 bytes and 5 of 60, to client two 5 of 100, interleaved.
+  std::vector<std::vector<std::uint8_t>> payloads;
+  std::vector<berth::net::dns::UdpReply> replies;
+  for (int i = 0; i < 40; ++i) payloads.emplace_back(i % 8 == 7 ? 60 : 100, static_cast<std::uint8_t>(i));
+  for (int i = 0; i < 40; ++i) {
+    const bool second = i % 8 == 3;
+    replies.push_back({payloads[i].data(), payloads[i].size(), second ? &to_two : &to_one, second ? two_len : one_len});
+  }
+  berth::net::dns::UdpReplySender sender;
+  sender.send(server, replies);
+  CHECK_FALSE(sender.gso_refused(server));  // loopback takes GSO
+
+  auto receive = [](int fd, std::size_t count) {
+    std::multiset<std::pair<std::size_t, int>> got;  // (size, first byte)
+    std::uint8_t buf[2048];
+    for (std::size_t i = 0; i < count; ++i) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.insert({static_cast<std::size_t>(n), buf[0]});
+    }
+    return got;
+  };
+  std::multiset<std::pair<std::size_t, int>> want_one, want_two;
+  for (int i = 0; i < 40; ++i) (i % 8 == 3 ? want_two : want_one).insert({payloads[i].size(), i});
+  CHECK(receive(one, 35) == want_one);
+  CHECK(receive(two, 5) == want_two);
+  for (int fd : {server, one, two}) ::close(fd);
 }

@@ -4,6 +4,7 @@
 #include "berth/core/log.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "berth/net/dns/resolv_conf.hpp"
+#include "udp_replies.hpp"
 
 #include <fmt/format.h>
 
@@ -343,8 +344,9 @@ private:
   struct UdpBatch {
     std::array<std::array<std::uint8_t, kMaxUdp>, kBatch> bufs;
     std::array<sockaddr_storage, kBatch> addrs;
-    std::array<iovec, kBatch> iovs, out_iov;
-    std::array<mmsghdr, kBatch> msgs, out;
+    std::array<iovec, kBatch> iovs;
+    std::array<mmsghdr, kBatch> msgs;
+    std::array<UdpReply, kBatch> out;
     std::array<std::vector<std::uint8_t>, kBatch> replies;
   };
 
@@ -363,7 +365,7 @@ private:
       }
       int n = ::recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) return;
-      int m = 0;
+      std::size_t m = 0;
       for (int i = 0; i < n; ++i) {
         auto client = from_sockaddr(b.addrs[i]);
         if (!client) continue;
@@ -374,15 +376,9 @@ private:
           start_forward(std::move(p));
         });
         if (b.replies[i].empty()) continue;
-        b.out_iov[m] = {b.replies[i].data(), b.replies[i].size()};
-        b.out[m] = {};
-        b.out[m].msg_hdr.msg_iov = &b.out_iov[m];
-        b.out[m].msg_hdr.msg_iovlen = 1;
-        b.out[m].msg_hdr.msg_name = &b.addrs[i];
-        b.out[m].msg_hdr.msg_namelen = b.msgs[i].msg_hdr.msg_namelen;
-        ++m;
+        b.out[m++] = {b.replies[i].data(), b.replies[i].size(), &b.addrs[i], b.msgs[i].msg_hdr.msg_namelen};
       }
-      if (m > 0) (void)::sendmmsg(fd, b.out.data(), static_cast<unsigned>(m), MSG_DONTWAIT);
+      if (m > 0) reply_sender_.send(fd, std::span(b.out.data(), m));
       if (n < kBatch) return;
     }
   }
@@ -609,6 +605,7 @@ private:
   std::int64_t upstreams_stamp_ = -1;
   std::mt19937 rng_{std::random_device{}()};
   std::unique_ptr<UdpBatch> udp_batch_ = std::make_unique<UdpBatch>();
+  UdpReplySender reply_sender_;
   std::vector<std::uint8_t> upstream_buf_ = std::vector<std::uint8_t>(65535);
   std::atomic<bool> stopping_{false};
   std::thread thread_;
