@@ -208,7 +208,11 @@ private:
       return make_error(Errc::conflict,
                         fmt::format("interface '{}' exists and is not a bridge ({})", n.bridge, (*existing)->kind));
     if (!*existing)
-      if (auto r = links_->create_bridge(n.bridge, {.mtu = n.mtu}); !r && r.error().code != std::errc::file_exists)
+      // A MAC of its own: otherwise the bridge takes the lowest of its
+      // ports' and changes it as containers come and go, and containers'
+      // neighbour entries for their gateway go stale.
+      if (auto r = links_->create_bridge(n.bridge, {.mtu = n.mtu, .mac = mac_for(n.name, "#bridge")});
+          !r && r.error().code != std::errc::file_exists)
         return r;
     // Before the bridge comes up: its IPv6 link-local address must not sit in
     // duplicate address detection, or the host sends no neighbour

@@ -192,6 +192,13 @@ TEST_CASE_METHOD(Fixture, "bridge ports carry no IPv6 of their own and IPv4-only
   CHECK(ip("", {"-6", "addr", "show", "dev", c1.host_veth}) == "");
   CHECK(ip(ns("c1"), {"-6", "addr", "show", "dev", "eth0"}) == "");
   CHECK(World::ping(ns("c1"), "10.88.0.1"));
+  // The bridge keeps a MAC of its own while containers come and go.
+  auto host = Links::open().value();
+  const std::string bridge_mac = host.get_link("berth0").value().mac;
+  attach(*b, "c3");
+  REQUIRE(b->teardown({.container_id = "c3"}));
+  REQUIRE(b->teardown({.container_id = "c1"}));
+  CHECK(host.get_link("berth0").value().mac == bridge_mac);
 
   auto b6 = backend(with_v6(NetworkOptions{.name = "six", .bridge = "six0", .subnet = Subnet::parse("10.89.0.0/16").value()}),
                     "berth");
