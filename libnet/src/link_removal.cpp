@@ -10,6 +10,8 @@
 #include <climits>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
+#include <string>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -28,28 +30,29 @@ struct DelLinkRequest {
   ifinfomsg link;
 };
 
-/// The detached child: sends the request, reports a failure (an errno) on
-/// `report`, and waits for the kernel's answer, which comes only once the
-/// kernel has finished with the device. Async-signal-safe calls only.
-[[noreturn]] void delete_in_child(const DelLinkRequest& request, int report) {
-  auto fail = [&](int err) {
-    (void)!::write(report, &err, sizeof err);
-    ::_exit(1);
-  };
+/// Sends the request and waits for the kernel's answer, which comes only
+/// once the kernel has finished with the device; reports a failure (an
+/// errno) on `report`. Async-signal-safe calls only (it runs in a forked child too).
+void delete_link(const DelLinkRequest& request, int report) {
+  auto fail = [&](int err) { (void)!::write(report, &err, sizeof err); };
   int sk = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (sk < 0) fail(errno);
+  if (sk < 0) return fail(errno);
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(sk, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) fail(errno);
+  if (::sendto(sk, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+    fail(errno);
+    ::close(sk);
+    return;
+  }
   alignas(nlmsghdr) char buf[1024];
   ssize_t n = ::recv(sk, buf, sizeof buf, 0);
-  if (n < 0) fail(errno);
+  ::close(sk);
+  if (n < 0) return fail(errno);
   const auto* reply = reinterpret_cast<const nlmsghdr*>(buf);
   if (static_cast<std::size_t>(n) >= NLMSG_LENGTH(sizeof(nlmsgerr)) && reply->nlmsg_type == NLMSG_ERROR) {
     const auto* answer = static_cast<const nlmsgerr*>(NLMSG_DATA(reply));
     if (answer->error != 0) fail(-answer->error);
   }
-  ::_exit(0);
 }
 
 /// True when `buf` holds the kernel's notice that link `index` was deleted.
@@ -66,83 +69,132 @@ bool link_exists(unsigned index) {
   return ::if_indextoname(index, name) != nullptr;
 }
 
-}  // namespace
+/// One deletion in progress: the request, a socket that hears the kernel's
+/// link notices, and the pipe on which the deleter reports a failure.
+struct Deletion {
+  std::string what;
+  unsigned index = 0;
+  DelLinkRequest request{};
+  core::UniqueFd events, report_read, report_write;
+};
 
-core::Result<bool> remove_link_detached(std::string_view name, std::chrono::milliseconds timeout) {
-  const std::string what = fmt::format("delete link '{}'", name);
-  if (auto v = validate_interface_name(name); !v) return std::move(v).error().wrap(what);
+/// Everything but the request itself; nullopt when there is no such link.
+core::Result<std::optional<Deletion>> prepare(std::string_view name) {
+  Deletion d;
+  d.what = fmt::format("delete link '{}'", name);
+  if (auto v = validate_interface_name(name); !v) return std::move(v).error().wrap(d.what);
   // Listen for the kernel's notice before looking the link up, so it cannot be missed.
-  core::UniqueFd events(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!events) return core::errno_error(errno, what);
+  d.events = core::UniqueFd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (!d.events) return core::errno_error(errno, d.what);
   sockaddr_nl groups{};
   groups.nl_family = AF_NETLINK;
   groups.nl_groups = RTMGRP_LINK;
-  if (::bind(events.get(), reinterpret_cast<sockaddr*>(&groups), sizeof groups) != 0)
-    return core::errno_error(errno, what);
-  const unsigned index = ::if_nametoindex(std::string(name).c_str());
-  if (index == 0) {
-    if (errno == ENODEV || errno == ENXIO) return false;
-    return core::errno_error(errno, what);
+  if (::bind(d.events.get(), reinterpret_cast<sockaddr*>(&groups), sizeof groups) != 0)
+    return core::errno_error(errno, d.what);
+  d.index = ::if_nametoindex(std::string(name).c_str());
+  if (d.index == 0) {
+    if (errno == ENODEV || errno == ENXIO) return std::optional<Deletion>();
+    return core::errno_error(errno, d.what);
   }
+  d.request.header.nlmsg_len = sizeof d.request;
+  d.request.header.nlmsg_type = RTM_DELLINK;
+  d.request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  d.request.header.nlmsg_seq = 1;
+  d.request.link.ifi_family = AF_UNSPEC;
+  d.request.link.ifi_index = static_cast<int>(d.index);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return core::errno_error(errno, d.what);
+  d.report_read = core::UniqueFd(fds[0]);
+  d.report_write = core::UniqueFd(fds[1]);
+  return std::optional<Deletion>(std::move(d));
+}
 
-  DelLinkRequest request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = RTM_DELLINK;
-  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  request.header.nlmsg_seq = 1;
-  request.link.ifi_family = AF_UNSPEC;
-  request.link.ifi_index = static_cast<int>(index);
-
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return core::errno_error(errno, what);
-  core::UniqueFd report_read(pipe_fds[0]), report_write(pipe_fds[1]);
-  // Double fork: the grandchild does the work and is reparented, so nobody
-  // has to reap it; the child ends at once and is reaped here.
-  const pid_t child = ::fork();
-  if (child < 0) return core::errno_error(errno, what);
-  if (child == 0) {
-    if (::fork() != 0) ::_exit(0);
-    const int keep = report_write.get();
-    // None of the caller's descriptors (its stdout is a runtime's pipe).
-    if (keep > 0) ::close_range(0, static_cast<unsigned>(keep - 1), 0);
-    ::close_range(static_cast<unsigned>(keep + 1), UINT_MAX, 0);
-    delete_in_child(request, keep);
-  }
-  report_write.reset();
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-
+/// Waits until the link has left the namespace, the deleter reported a
+/// failure, or `timeout` passed. The caller has closed its copy of the
+/// report pipe's write end.
+core::Result<bool> await_gone(Deletion& d, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   bool reporter_done = false;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
-      if (!link_exists(index)) return true;
-      return core::make_error(core::Errc::timed_out, fmt::format("{}: still there after {} ms", what, timeout.count()));
+      if (!link_exists(d.index)) return true;
+      return core::make_error(core::Errc::timed_out, fmt::format("{}: still there after {} ms", d.what, timeout.count()));
     }
-    pollfd fds[2] = {{events.get(), POLLIN, 0}, {reporter_done ? -1 : report_read.get(), POLLIN, 0}};
+    pollfd fds[2] = {{d.events.get(), POLLIN, 0}, {reporter_done ? -1 : d.report_read.get(), POLLIN, 0}};
     // Wake up now and then to look for ourselves: a notice can be lost when
     // the socket's buffer overflows.
     int ready = ::poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 50)));
-    if (ready < 0 && errno != EINTR) return core::errno_error(errno, what);
+    if (ready < 0 && errno != EINTR) return core::errno_error(errno, d.what);
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       int err = 0;
-      ssize_t n = ::read(report_read.get(), &err, sizeof err);
-      if (n == static_cast<ssize_t>(sizeof err) && err != ENODEV) return core::errno_error(err, what);
+      ssize_t n = ::read(d.report_read.get(), &err, sizeof err);
+      if (n == static_cast<ssize_t>(sizeof err) && err != ENODEV) return core::errno_error(err, d.what);
       // ENODEV: someone else deleted it first. End of file: the kernel has
-      // finished with the device and the child is gone.
+      // finished with the device and the deleter is gone.
       reporter_done = true;
-      if (!link_exists(index)) return true;
+      if (!link_exists(d.index)) return true;
     }
     if (fds[0].revents & POLLIN) {
       alignas(nlmsghdr) char buf[8192];
-      ssize_t n = ::recv(events.get(), buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0 && announces_deletion(buf, static_cast<std::size_t>(n), static_cast<int>(index))) return true;
-      if (n < 0 && errno == ENOBUFS && !link_exists(index)) return true;
+      ssize_t n = ::recv(d.events.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0 && announces_deletion(buf, static_cast<std::size_t>(n), static_cast<int>(d.index))) return true;
+      if (n < 0 && errno == ENOBUFS && !link_exists(d.index)) return true;
     }
-    if (ready == 0 && !link_exists(index)) return true;
+    if (ready == 0 && !link_exists(d.index)) return true;
   }
+}
+
+}  // namespace
+
+core::Result<bool> remove_link_detached(std::string_view name, std::chrono::milliseconds timeout) {
+  auto prepared = prepare(name);
+  if (!prepared) return prepared.error();
+  if (!*prepared) return false;
+  Deletion& d = **prepared;
+  // Double fork: the grandchild does the work and is reparented, so nobody
+  // has to reap it; the child ends at once and is reaped here.
+  const pid_t child = ::fork();
+  if (child < 0) return core::errno_error(errno, d.what);
+  if (child == 0) {
+    if (::fork() != 0) ::_exit(0);
+    const int keep = d.report_write.get();
+    // None of the caller's descriptors (its stdout is a runtime's pipe).
+    if (keep > 0) ::close_range(0, static_cast<unsigned>(keep - 1), 0);
+    ::close_range(static_cast<unsigned>(keep + 1), UINT_MAX, 0);
+    delete_link(d.request, keep);
+    ::_exit(0);
+  }
+  d.report_write.reset();
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return await_gone(d, timeout);
+}
+
+LinkReaper::~LinkReaper() {
+  for (auto& w : waiters_) w.thread.join();
+}
+
+core::Result<bool> LinkReaper::remove(std::string_view name, std::chrono::milliseconds timeout) {
+  std::erase_if(waiters_, [](Waiter& w) {
+    if (!w.done->load()) return false;
+    w.thread.join();
+    return true;
+  });
+  auto prepared = prepare(name);
+  if (!prepared) return prepared.error();
+  if (!*prepared) return false;
+  Deletion& d = **prepared;
+  // The thread is made in the caller's thread's namespace, so its socket is too.
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  waiters_.push_back({std::thread([request = d.request, report = d.report_write.release(), done] {
+                        delete_link(request, report);
+                        ::close(report);
+                        done->store(true);
+                      }),
+                      done});
+  return await_gone(d, timeout);
 }
 
 }  // namespace berth::net

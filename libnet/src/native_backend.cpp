@@ -6,6 +6,7 @@
 #include "berth/core/netns.hpp"
 #include "berth/net/ipam.hpp"
 #include "berth/net/link.hpp"
+#include "berth/net/link_removal.hpp"
 #include "fnv1a.hpp"
 #include "state_store.hpp"
 #include "sysctl.hpp"
@@ -433,19 +434,22 @@ private:
 
   ErrorList teardown_locked(const std::string& id) {
     ErrorList errors;
-    // The kernel spends most of a detach unregistering the veth (RCU grace
-    // periods, ~20 ms); do the bookkeeping on this thread meanwhile. Deleting
-    // the host end takes the container end with it, even when the
-    // container's namespace is already gone. links_ is used by that thread only.
+    // The veth first. Deleting the host end takes the container end with
+    // it, even when the container's namespace is already gone. Teardown goes
+    // on once the kernel has unregistered it (about 1 ms); the kernel's wait
+    // before it frees the device (~20 ms of RCU grace periods, which nobody
+    // can observe) runs on the reaper's thread.
     Result<bool> removed = false;
-    std::thread unlink_veth([&] { removed = links_->remove_if_present(host_veth_name(o_.network.name, id)); });
+    errors.add_if(in_host([&]() -> Result<void> {
+      removed = reaper_.remove(host_veth_name(o_.network.name, id));
+      return {};
+    }));
+    errors.add_if(removed);
     errors.add_if(state::load_attachment(o_.state_dir, o_.network.name, id));
     errors.add_if(firewall_->remove_ports(id));
     errors.add_if(ipam4_->release(id));
     if (ipam6_) errors.add_if(ipam6_->release(id));
     errors.add_if(state::remove_attachment(o_.state_dir, o_.network.name, id));
-    unlink_veth.join();
-    errors.add_if(removed);
     return errors;
   }
 
@@ -478,7 +482,8 @@ private:
   fs::path lock_path_;
   std::optional<Ipam> ipam4_, ipam6_;
   std::optional<Links> links_;
-  std::optional<SysctlDir> ipv6_conf_;  // the host's net/ipv6/conf; used by one thread at a time
+  std::optional<SysctlDir> ipv6_conf_;
+  LinkReaper reaper_;  // joins the kernel's last waits on deleted veths when the backend goes  // the host's net/ipv6/conf; used by one thread at a time
   std::shared_ptr<Firewall> firewall_;
   bool network_ready_ = false;
   bool network_saved_ = false;  // the record on disk already says what `o_.network` says

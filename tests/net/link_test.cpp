@@ -208,3 +208,25 @@ TEST_CASE("a link removed with remove_link_detached is gone when the call return
   CHECK_THAT(bad.error().message(), Catch::Contains("no/such"));
   REQUIRE(links.remove("br-rm"));
 }
+
+TEST_CASE("a link removed through a LinkReaper is gone when the call returns", "[link]") {
+  auto links = open_links();
+  REQUIRE(links.create_bridge("br-reap", {.up = true}));
+  auto ns = core::NetnsFile::create("/run/netns/berth-reap-peer").value();
+  {
+    LinkReaper reaper;
+    for (const char* name : {"reap0", "reap1"}) {
+      REQUIRE(links.create_veth(name, {.name = std::string("e") + name, .netns = ns.path()}, {.master = "br-reap", .up = true}));
+      auto removed = reaper.remove(name);
+      REQUIRE(removed);
+      CHECK(*removed);
+      CHECK_FALSE(links.find_link(name).value());
+    }
+    CHECK(ip_json({"link", "show", "master", "br-reap"}).empty());
+    // The same name can be used again at once.
+    REQUIRE(links.create_veth("reap0", {.name = "ereap0", .netns = ns.path()}, {.master = "br-reap"}));
+    CHECK(reaper.remove("reap0").value());
+    CHECK_FALSE(reaper.remove("reap0").value());
+  }  // the reaper joins the kernel's last waits here
+  REQUIRE(links.remove("br-reap"));
+}
