@@ -482,8 +482,8 @@ private:
   fs::path lock_path_;
   std::optional<Ipam> ipam4_, ipam6_;
   std::optional<Links> links_;
-  std::optional<SysctlDir> ipv6_conf_;
-  LinkReaper reaper_;  // joins the kernel's last waits on deleted veths when the backend goes  // the host's net/ipv6/conf; used by one thread at a time
+  std::optional<SysctlDir> ipv6_conf_;  // the host's net/ipv6/conf; used by one thread at a time
+  LinkReaper reaper_;  // joins the kernel's last waits on deleted veths when the backend goes
   std::shared_ptr<Firewall> firewall_;
   bool network_ready_ = false;
   bool network_saved_ = false;  // the record on disk already says what `o_.network` says
