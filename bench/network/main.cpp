@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <thread>
 #include <fstream>
 #include <functional>
 #include <string_view>
@@ -194,9 +195,15 @@ int attach_bench(int rounds) {
         row.detach.push_back(d);
       }
     };
+    // Between tools, untimed: the kernel finishes what the previous one left
+    // it (berth's detach leaves the kernel's RCU wait on a veth to a thread).
+    auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); };
     backend_round(*native, berth);
+    settle();
     backend_round(*bcni, plugin);
+    settle();
     backend_round(*cni, chain);
+    settle();
     {
       const fs::path& ns = s.netns();
       const std::string ip = v4_at(69, round + 1);
