@@ -49,21 +49,25 @@ bool read_all(int fd, void* buf, std::size_t n) {
 
 }  // namespace
 
+Result<void> run_in_detached_child(const std::function<void()>& fn) {
+  const pid_t child = ::fork();
+  if (child < 0) return errno_error(errno, "fork");
+  if (child == 0) {
+    if (::fork() == 0) fn();
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return {};
+}
+
 Result<void> release_descriptors_after_exit() {
   const std::string what = "hand open descriptors to a child";
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return errno_error(errno, what);
   const int until_exit = fds[0];  // end of file once every copy of fds[1] is closed: when we have exited
-  const pid_t child = ::fork();
-  if (child < 0) {
-    int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return errno_error(err, what);
-  }
-  if (child == 0) {
-    // Async-signal-safe calls only: the caller may have threads.
-    if (::fork() != 0) ::_exit(0);
+  auto started = run_in_detached_child([&] {
     ::close(fds[1]);
     for (int fd = 0; fd <= 2; ++fd)
       if (fd != until_exit) ::close(fd);  // a runtime reading our output sees its end when we exit
@@ -71,11 +75,11 @@ Result<void> release_descriptors_after_exit() {
     while (::read(until_exit, &c, 1) < 0 && errno == EINTR) {
     }
     ::close_range(3, UINT_MAX, 0);
-    ::_exit(0);
-  }
+  });
   ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  if (!started) {
+    ::close(fds[1]);
+    return std::move(started).error().wrap(what);
   }
   // fds[1] stays open on purpose: it closes when we exit.
   return {};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/net/link_removal.hpp"
 
+#include "berth/core/detach.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "berth/net/link.hpp"
 
@@ -17,7 +18,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace berth::net {
@@ -152,23 +152,16 @@ core::Result<bool> remove_link_detached(std::string_view name, std::chrono::mill
   if (!prepared) return prepared.error();
   if (!*prepared) return false;
   Deletion& d = **prepared;
-  // Double fork: the grandchild does the work and is reparented, so nobody
-  // has to reap it; the child ends at once and is reaped here.
-  const pid_t child = ::fork();
-  if (child < 0) return core::errno_error(errno, d.what);
-  if (child == 0) {
-    if (::fork() != 0) ::_exit(0);
-    const int keep = d.report_write.get();
+  const int keep = d.report_write.get();
+  const DelLinkRequest& request = d.request;
+  auto started = core::run_in_detached_child([keep, &request] {
     // None of the caller's descriptors (its stdout is a runtime's pipe).
     if (keep > 0) ::close_range(0, static_cast<unsigned>(keep - 1), 0);
     ::close_range(static_cast<unsigned>(keep + 1), UINT_MAX, 0);
-    delete_link(d.request, keep);
-    ::_exit(0);
-  }
+    delete_link(request, keep);
+  });
+  if (!started) return std::move(started).error().wrap(d.what);
   d.report_write.reset();
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
   return await_gone(d, timeout);
 }
 

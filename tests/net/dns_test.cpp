@@ -286,6 +286,7 @@ TEST_CASE("UDP answers of one size to one client leave grouped and arrive as sep
   berth::net::dns::UdpReplySender sender;
   sender.send(server, replies);
   CHECK_FALSE(sender.gso_refused(server));  // loopback takes GSO
+  CHECK(sender.messages_in_last_send() == 3);  // 30 x 100 and 5 x 60 bytes to one, 5 x 100 to two
 
   auto receive = [](int fd, std::size_t count) {
     std::multiset<std::pair<std::size_t, int>> got;  // (size, first byte)

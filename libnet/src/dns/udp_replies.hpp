@@ -35,6 +35,9 @@ public:
   /// Sends `replies` (at most kMaxBatch) on `fd`; best effort, as UDP is.
   void send(int fd, std::span<const UdpReply> replies);
 
+  /// How many messages the last send() handed to the kernel (a GSO group is one).
+  [[nodiscard]] std::size_t messages_in_last_send() const { return group_count_; }
+
   /// Whether `fd` has fallen back to one datagram per answer.
   [[nodiscard]] bool gso_refused(int fd) const { return no_gso_.contains(fd); }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include <sys/types.h>
 
@@ -16,6 +17,12 @@ namespace berth::core {
 /// directory "/". Not our child, so nobody has to reap it. An exec failure
 /// (missing program, no permission) comes back as an error. Returns its pid.
 [[nodiscard]] Result<pid_t> spawn_detached(const Command& cmd, const std::filesystem::path& log);
+
+/// Runs `fn` in a detached grandchild (a double fork: nobody has to reap it)
+/// and returns once the intermediate child is reaped; the grandchild ends
+/// when `fn` returns. `fn` may make async-signal-safe calls only, since the
+/// caller may have threads; it inherits every descriptor.
+[[nodiscard]] Result<void> run_in_detached_child(const std::function<void()>& fn);
 
 /// For a process about to exit: a detached child keeps a copy of every open
 /// descriptor but stdin, stdout and stderr until this process has exited,
