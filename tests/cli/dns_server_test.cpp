@@ -33,6 +33,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// dnsmasq's option for a TXT record of 8 strings of 250 characters: too
+/// big for one UDP answer of 1232 bytes, so it comes back truncated over UDP.
+std::string big_txt_record() {
+  std::string option = "--txt-record=big.example.test";
+  for (char c = 'a'; c < 'i'; ++c) option += "," + std::string(250, c);
+  return option;
+}
+
 struct DnsWorld {
   test::TempDir dir;
   World world;
@@ -61,7 +69,8 @@ struct DnsWorld {
                 return core::Child::spawn({.program = "dnsmasq",
                                            .args = {"--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
                                                     "--listen-address=192.0.2.2", "--address=/example.test/192.0.2.99",
-                                                    "--address=/example.test/2001:db8::99", "--pid-file="}});
+                                                    "--address=/example.test/2001:db8::99", "--pid-file=",
+                                                    big_txt_record()}});
               }).value();
     dns = core::Child::spawn({.program = BERTH_DNS,
                               .args = {"--records", records.string(), "--upstream", "192.0.2.77", "--upstream",
@@ -354,4 +363,14 @@ TEST_CASE_METHOD(DnsWorld, "a burst of queries from one client gets one separate
                     return ids;
                   }).value();
   CHECK(answered == sent);
+}
+
+TEST_CASE_METHOD(DnsWorld, "a forwarded answer too big for UDP comes whole over TCP", "[dns-server]") {
+  // The upstream's UDP answer is truncated; berth asks it again over TCP.
+  const std::string whole = dig("client", {"+tcp", "+short", "big.example.test", "TXT"});
+  for (char c = 'a'; c < 'i'; ++c) CHECK_THAT(whole, Catch::Contains(std::string(250, c)));
+  // A UDP client gets what fits, flagged as truncated, and no error.
+  const std::string udp = dig("client", {"+notcp", "+ignore", "+noall", "+comments", "big.example.test", "TXT"});
+  CHECK_THAT(udp, Catch::Contains("status: NOERROR"));
+  CHECK_THAT(udp, Catch::Contains(" tc"));
 }

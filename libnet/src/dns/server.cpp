@@ -147,6 +147,10 @@ struct Pending {
   std::vector<std::uint8_t> packet;  // as sent upstream (our id)
   std::vector<std::size_t> tried;    // indexes into upstreams_
   Clock::time_point started, next_try;
+  // Over TCP to the upstream whose UDP answer came back truncated.
+  core::UniqueFd upstream_tcp;
+  std::vector<std::uint8_t> tcp_out, tcp_in;  // length-prefixed query; what came back so far
+  std::size_t tcp_sent = 0;
 };
 
 struct TcpConn {
@@ -209,7 +213,8 @@ public:
 private:
   // epoll tags: the high bits say what kind of descriptor it is.
   static constexpr std::uint64_t kWake = 1ull << 60, kUdp = 2ull << 60, kTcpListen = 3ull << 60,
-                                 kTcpConn = 4ull << 60, kUpstream = 5ull << 60, kKindMask = 7ull << 60;
+                                 kTcpConn = 4ull << 60, kUpstream = 5ull << 60, kUpstreamTcp = 6ull << 60,
+                                 kKindMask = 7ull << 60;
 
   void add_fd(int fd, std::uint64_t tag, std::uint32_t events = EPOLLIN) {
     epoll_event ev{};
@@ -288,6 +293,7 @@ private:
           case kTcpListen: on_accept(fd); break;
           case kTcpConn: on_tcp(tag & ~kKindMask, events[static_cast<std::size_t>(i)].events); break;
           case kUpstream: on_upstream(fd); break;
+          case kUpstreamTcp: on_upstream_tcp(tag, events[static_cast<std::size_t>(i)].events); break;
         }
       }
       on_timers();
@@ -562,9 +568,79 @@ private:
       auto* m = std::get_if<Message>(&parsed);
       if (!m || m->questions.size() != 1 || !(m->questions.front() == p.question)) continue;
       down_until_.erase(*source);
+      // Truncated: ask the same upstream again over TCP for the whole
+      // answer (a TCP client must get it whole; a UDP client gets as much
+      // as fits, with TC, and can come back over TCP).
+      if (m->tc && !p.upstream_tcp && start_upstream_tcp(h->id, p, *source)) continue;
       deliver(p, std::vector<std::uint8_t>(buf.begin(), buf.begin() + n));
       pending_.erase(it);
     }
+  }
+
+  bool start_upstream_tcp(std::uint16_t id, Pending& p, const IpAddress& upstream) {
+    SockAddr sa = to_sockaddr(upstream, 53);
+    core::UniqueFd s(::socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!s) return false;
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&sa.ss), sa.len) != 0 && errno != EINPROGRESS) return false;
+    p.tcp_out = {static_cast<std::uint8_t>(p.packet.size() >> 8), static_cast<std::uint8_t>(p.packet.size())};
+    p.tcp_out.insert(p.tcp_out.end(), p.packet.begin(), p.packet.end());
+    p.tcp_sent = 0;
+    p.tcp_in.clear();
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+    // The descriptor in the tag too: an event for a closed connection whose
+    // query id was reused meanwhile is recognised and ignored.
+    ev.data.u64 = kUpstreamTcp | (static_cast<std::uint64_t>(id) << 32) | static_cast<std::uint32_t>(s.get());
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s.get(), &ev) != 0) return false;
+    p.upstream_tcp = std::move(s);
+    p.next_try = p.started + o_.give_up_after;  // no more UDP tries; the timers give up on it then
+    return true;
+  }
+
+  void on_upstream_tcp(std::uint64_t tag, std::uint32_t events) {
+    const auto id = static_cast<std::uint16_t>((tag >> 32) & 0xffff);
+    const int fd = static_cast<int>(tag & 0xffffffffu);
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second.upstream_tcp.get() != fd) return;
+    Pending& p = it->second;
+    if (events & EPOLLERR) return fail(id, Rcode::ServFail);
+    while (p.tcp_sent < p.tcp_out.size()) {
+      ssize_t n = ::send(fd, p.tcp_out.data() + p.tcp_sent, p.tcp_out.size() - p.tcp_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      if (n < 0) return fail(id, Rcode::ServFail);
+      p.tcp_sent += static_cast<std::size_t>(n);
+      if (p.tcp_sent == p.tcp_out.size()) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.u64 = tag;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+      }
+    }
+    bool closed = false;
+    for (;;) {
+      std::array<std::uint8_t, 4096> chunk;
+      ssize_t n = ::read(fd, chunk.data(), chunk.size());
+      if (n > 0) {
+        p.tcp_in.insert(p.tcp_in.end(), chunk.begin(), chunk.begin() + n);
+        continue;
+      }
+      closed = n == 0 || (errno != EAGAIN && errno != EINTR);
+      break;
+    }
+    if (p.tcp_in.size() >= 2) {
+      const std::size_t len = static_cast<std::size_t>(p.tcp_in[0]) << 8 | p.tcp_in[1];
+      if (p.tcp_in.size() >= 2 + len) {
+        std::vector<std::uint8_t> reply(p.tcp_in.begin() + 2, p.tcp_in.begin() + 2 + static_cast<long>(len));
+        auto parsed = parse(reply);
+        auto* m = std::get_if<Message>(&parsed);
+        if (!m || !m->qr || m->id != id || m->questions.size() != 1 || !(m->questions.front() == p.question))
+          return fail(id, Rcode::ServFail);
+        deliver(p, std::move(reply));
+        pending_.erase(it);
+        return;
+      }
+    }
+    if (closed) fail(id, Rcode::ServFail);
   }
 
   void on_timers() {
