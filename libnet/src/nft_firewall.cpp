@@ -402,6 +402,22 @@ public:
     return s;
   }
 
+  /// Puts `desired` in place of the rules that `owned` (by tag) selects
+  /// when the two differ; true when the batch got that change.
+  template <class Owned>
+  static bool replace_rules(nft::Batch& batch, const std::vector<nft::RuleInfo>& rules, Owned&& owned,
+                            const std::vector<nft::RuleSpec>& desired) {
+    std::multiset<std::string> have, want;
+    for (const auto& info : rules)
+      if (owned(info.tag)) have.insert(info.tag);
+    for (const auto& spec : desired) want.insert(spec.tag);
+    if (have == want) return false;
+    for (const auto& info : rules)
+      if (owned(info.tag)) batch.delete_rule(info.chain, info.handle);
+    for (const auto& spec : desired) batch.add_rule(spec);
+    return true;
+  }
+
   Result<void> add_zone(const FirewallZone& z) override {
     const std::string what = fmt::format("firewall '{}': add zone '{}'", table_, z.name);
     if (!core::is_plain_name(z.name, 64))
@@ -419,16 +435,10 @@ public:
     auto r = with_base([&]() -> Result<void> {
       auto rules = nft::list_rules(sock_, table_);
       if (!rules) return rules.error();
-      std::multiset<std::string> have, want;
-      for (const auto& info : *rules)
-        if (is_zone_rule(info.tag, z.name)) have.insert(info.tag);
-      auto desired = zone_rules(z);
-      for (const auto& spec : desired) want.insert(spec.tag);
-      if (have == want) return {};
       nft::Batch batch(table_);
-      for (const auto& info : *rules)
-        if (is_zone_rule(info.tag, z.name)) batch.delete_rule(info.chain, info.handle);
-      for (const auto& spec : desired) batch.add_rule(spec);
+      if (!replace_rules(batch, *rules, [&](const std::string& tag) { return is_zone_rule(tag, z.name); },
+                         zone_rules(z)))
+        return {};
       return batch.commit(sock_);
     });
     if (!r) return std::move(r).error().wrap(what);
@@ -466,16 +476,8 @@ public:
       auto rules = nft::list_rules(sock_, table_);
       if (!rules) return rules.error();
       nft::Batch batch(table_);
-      std::multiset<std::string> have, want;
-      for (const auto& info : *rules)
-        if (is_network_rule(info.tag, n.name)) have.insert(info.tag);
-      auto desired = network_rules(n);
-      for (const auto& spec : desired) want.insert(spec.tag);
-      if (have != want) {
-        for (const auto& info : *rules)
-          if (is_network_rule(info.tag, n.name)) batch.delete_rule(info.chain, info.handle);
-        for (const auto& spec : desired) batch.add_rule(spec);
-      }
+      replace_rules(batch, *rules, [&](const std::string& tag) { return is_network_rule(tag, n.name); },
+                    network_rules(n));
       if (auto old = networks_.find(n.name); old != networks_.end() && old->second.bridge != n.bridge)
         if (auto d = delete_network_elements(batch, old->second); !d) return d;
       std::vector<Element> bridge{{ifname_key(n.bridge), {}, n.name}};
