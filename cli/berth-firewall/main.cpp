@@ -52,13 +52,8 @@ int main(int argc, char** argv) {
   po::variables_map vm;
   if (auto done = berth::cli::parse_options("berth-firewall: error", argc, argv, desc, vm, &hidden, &pos)) return *done;
 
-  auto fw = berth::net::make_nft_firewall({.table = table});
-  if (!fw) return berth::cli::report("berth-firewall", fw.error());
-  if (verb == "remove") {
-    if (auto r = (*fw)->remove(); !r) return berth::cli::report("berth-firewall", r.error());
-    return 0;
-  }
-  if (verb != "zone" || zone.empty()) {
+  // Bad input is refused before the firewall is opened.
+  if (verb != "remove" && (verb != "zone" || zone.empty())) {
     fmt::print(stderr, "berth-firewall: error: expected 'zone ZONE' or 'remove' (see --help)\n");
     return 2;
   }
@@ -66,6 +61,12 @@ int main(int argc, char** argv) {
   if (!subs) return berth::cli::report("berth-firewall", subs.error());
   auto masq = subnets(masquerade_texts, "--masquerade");
   if (!masq) return berth::cli::report("berth-firewall", masq.error());
+  auto fw = berth::net::make_nft_firewall({.table = table});
+  if (!fw) return berth::cli::report("berth-firewall", fw.error());
+  if (verb == "remove") {
+    if (auto r = (*fw)->remove(); !r) return berth::cli::report("berth-firewall", r.error());
+    return 0;
+  }
   const berth::net::FirewallZone z{zone, *subs, *masq};
   if (vm.count("verify")) {
     (*fw)->adopt({.zones = {z}});

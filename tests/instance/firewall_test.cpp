@@ -6,6 +6,11 @@
 
 #include "berth_catch.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
 using namespace berth;
 using namespace berth::instance;
 
@@ -44,4 +49,19 @@ TEST_CASE("the instance's table is applied twice without change, removed, and to
   auto gone = up.argv;
   gone.push_back("--verify");
   CHECK_FALSE(run_step(gone));  // verify names the missing table
+}
+
+TEST_CASE("berth-firewall refuses bad input with one error line and makes no table", "[instance][bad-input]") {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--table", "dy9_docker", "bogus"},
+                                        {"--table", "dy9_docker", "zone"},
+                                        {"--table", "dy9_docker", "zone", "dy9_", "--subnet", "10.9.0.0/33"},
+                                        {"--table", "dy9_docker", "zone", "dy9_", "--masquerade", "nope"}}) {
+    INFO(fmt::format("{}", fmt::join(args, " ")));
+    auto r = core::run({.program = BERTH_FIREWALL_BIN, .args = args});
+    REQUIRE(r);
+    CHECK(r->exit_code != 0);
+    CHECK(r->err.starts_with("berth-firewall: error: "));
+    CHECK(std::count(r->err.begin(), r->err.end(), '\n') == 1);
+    CHECK(nft({"list", "tables"}).find("dy9_docker") == std::string::npos);
+  }
 }
