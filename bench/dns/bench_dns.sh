@@ -6,13 +6,16 @@
 # per answered query (from /proc/PID/stat) is reported beside queries per
 # second, and p50/p99 latency at a fixed 20 000 qps (bench/dns/latency.cpp).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
-#   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS]
+#   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS]
+# SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns (default: all three).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 seconds=${2:-10}
+servers=${3:-berth-dns,dnsmasq,aardvark-dns}
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
-  exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds"
+  exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds" "$servers"
 fi
+wanted() { [[ ",$servers," == *",$1,"* ]]; }
 work=$(mktemp -d /tmp/berth-bench-dns-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -66,23 +69,30 @@ run_server() {  # NAME PORT PID
 
 printf '%-14s %12s %12s %14s   %s\n' "server" "answered" "qps" "CPU us/query" "latency at 20000 qps"
 
-taskset -c 1 "$build/cli/berth-dns/berth-dns" --records "$work/records" --port 53 --upstream 10.200.0.1 \
-  --log-level error &
-pids+=($!)
-run_server berth-dns 53 "${pids[-1]}"
+if wanted berth-dns; then
+  taskset -c 1 "$build/cli/berth-dns/berth-dns" --records "$work/records" --port 53 --upstream 10.200.0.1 \
+    --log-level error &
+  pids+=($!)
+  run_server berth-dns 53 "${pids[-1]}"
+fi
 
-taskset -c 1 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$work/hosts" --listen-address=10.200.0.1 \
-  --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null &
-pids+=($!)
-run_server dnsmasq 5353 "${pids[-1]}"
+if wanted dnsmasq; then
+  taskset -c 1 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$work/hosts" --listen-address=10.200.0.1 \
+    --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null &
+  pids+=($!)
+  run_server dnsmasq 5353 "${pids[-1]}"
+fi
 
-taskset -c 1 /usr/lib/podman/aardvark-dns --config "$work/aardvark" -p 5300 run > /dev/null 2>&1 &
-sleep 0.5
-aardvark_pid=$(pgrep -f "aardvark-dns --config $work/aardvark" | head -n 1)
-pids+=("$aardvark_pid")
-taskset -p -c 1 "$aardvark_pid" > /dev/null
-run_server aardvark-dns 5300 "$aardvark_pid"
+if wanted aardvark-dns; then
+  taskset -c 1 /usr/lib/podman/aardvark-dns --config "$work/aardvark" -p 5300 run > /dev/null 2>&1 &
+  sleep 0.5
+  aardvark_pid=$(pgrep -f "aardvark-dns --config $work/aardvark" | head -n 1)
+  pids+=("$aardvark_pid")
+  taskset -p -c 1 "$aardvark_pid" > /dev/null
+  run_server aardvark-dns 5300 "$aardvark_pid"
+fi
 
+[ "$servers" = berth-dns,dnsmasq,aardvark-dns ] || exit 0
 awk '{cpu[$1] = $2} END {
   printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us)\n",
          cpu["dnsmasq"] / cpu["berth-dns"], cpu["aardvark-dns"] / cpu["berth-dns"] }' "$work/cpu"

@@ -229,6 +229,32 @@ TEST_CASE_METHOD(DnsWorld, "rewriting the records directory while dig queries in
   CHECK(dig("client", {"+short", "gen-29.berth.internal"}) == att["web"].addresses[0].address.to_string());
 }
 
+TEST_CASE_METHOD(DnsWorld, "a network taken out of the records stops being served, and comes back when put back",
+                 "[dns-server]") {
+  // Its listen socket closes (its serving thread stops) while the other network keeps answering.
+  const auto back_json = records / "back.json";
+  const std::string saved = core::read_file(back_json).value();
+  fs::remove(back_json);
+  (void)dns->kill(SIGHUP);
+  std::string gone;
+  for (int i = 0; i < 50; ++i) {
+    gone = status("client2", {"cache.berth.internal", "A"});
+    if (gone == "no answer") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(gone == "no answer");
+  CHECK(dig("client", {"+short", "web.berth.internal"}) == att["web"].addresses[0].address.to_string());
+  REQUIRE(core::write_file_atomic(back_json, saved));
+  (void)dns->kill(SIGHUP);
+  std::string served;
+  for (int i = 0; i < 50; ++i) {
+    served = dig("client2", {"+short", "cache.berth.internal"});
+    if (!served.empty()) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(served == att["cache"].addresses[0].address.to_string());
+}
+
 TEST_CASE("berth-dns waits for a listen address to appear instead of failing", "[dns-server]") {
   test::TempDir dir;
   fs::create_directories(dir.path / "records");

@@ -4,7 +4,7 @@
 #include "berth/core/log.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "berth/net/dns/resolv_conf.hpp"
-#include "udp_replies.hpp"
+#include "udp_serving_thread.hpp"
 
 #include <fmt/format.h>
 
@@ -28,7 +28,6 @@ namespace berth::net::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kBatch = 32;
 constexpr std::size_t kMaxUdp = 4096;
 constexpr std::size_t kOurEdnsSize = 1232;  // the DNS flag day's safe UDP size
 constexpr auto kTcpIdle = std::chrono::seconds(10);
@@ -165,6 +164,8 @@ struct Listener {
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{10};
   bool announced_waiting = false;
+  // Declared after `udp`: stopped and joined before the socket closes.
+  std::unique_ptr<UdpServingThread> udp_thread;
 };
 
 class ServerImpl final : public Server {
@@ -208,11 +209,13 @@ public:
     std::uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
     thread_.join();
+    for (auto& l : listeners_)
+      if (l.udp_thread) l.udp_thread->stop();
   }
 
 private:
   // epoll tags: the high bits say what kind of descriptor it is.
-  static constexpr std::uint64_t kWake = 1ull << 60, kUdp = 2ull << 60, kTcpListen = 3ull << 60,
+  static constexpr std::uint64_t kWake = 1ull << 60, kTcpListen = 3ull << 60,
                                  kTcpConn = 4ull << 60, kUpstream = 5ull << 60, kUpstreamTcp = 6ull << 60,
                                  kKindMask = 7ull << 60;
 
@@ -259,7 +262,8 @@ private:
   int bind_listener(Listener& l) {
     const int family = l.address.is_v4() ? AF_INET : AF_INET6;
     SockAddr sa = to_sockaddr(l.address, o_.port);
-    core::UniqueFd udp(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    // Blocking: its own thread waits in recvmmsg (UdpServingThread).
+    core::UniqueFd udp(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     core::UniqueFd tcp(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!udp || !tcp) return errno;
     int one = 1;
@@ -271,10 +275,28 @@ private:
     if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&sa.ss), sa.len) != 0) return errno;
     if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&sa.ss), sa.len) != 0) return errno;
     if (::listen(tcp.get(), 128) != 0) return errno;
-    add_fd(udp.get(), kUdp);
     add_fd(tcp.get(), kTcpListen);
+    const int fd = udp.get();
     l.udp = std::move(udp);
     l.tcp = std::move(tcp);
+    l.udp_thread = std::make_unique<UdpServingThread>(
+        fd, [this, fd, zone = std::shared_ptr<const Zone>(), generation = ~0ull](
+                std::span<const std::uint8_t> query, const sockaddr_storage& from, socklen_t from_len,
+                std::vector<std::uint8_t>& reply) mutable {
+          // The zone is swapped by the loop thread; look again only when it has changed.
+          if (const auto g = zone_generation_.load(std::memory_order_acquire); g != generation) {
+            std::lock_guard lock(mutex_);
+            zone = zone_;
+            generation = g;
+          }
+          auto client = from_sockaddr(from);
+          if (!client) return;
+          reply = handle(*zone, query, *client, 0, [&](Pending&& p) {
+            p.udp_fd = fd;
+            p.client = SockAddr{from, from_len};
+            hand_to_loop(std::move(p));
+          });
+        });
     return 0;
   }
 
@@ -289,7 +311,6 @@ private:
         const int fd = static_cast<int>(tag & 0xffffffffu);
         switch (tag & kKindMask) {
           case kWake: on_wake(); break;
-          case kUdp: on_udp(fd); break;
           case kTcpListen: on_accept(fd); break;
           case kTcpConn: on_tcp(tag & ~kKindMask, events[static_cast<std::size_t>(i)].events); break;
           case kUpstream: on_upstream(fd); break;
@@ -318,14 +339,34 @@ private:
       z = std::move(next_zone_);
     }
     if (z) {
-      zone_ = std::move(z);
+      {
+        std::lock_guard lock(mutex_);
+        zone_ = std::move(z);
+      }
+      zone_generation_.fetch_add(1, std::memory_order_release);
       reconcile_listeners();
     }
+    std::vector<Pending> forwards;
+    {
+      std::lock_guard lock(mutex_);
+      forwards.swap(to_forward_);
+    }
+    for (auto& p : forwards) start_forward(std::move(p));
+  }
+
+  /// A UDP serving thread's query to forward: the loop thread owns forwarding.
+  void hand_to_loop(Pending&& p) {
+    {
+      std::lock_guard lock(mutex_);
+      to_forward_.push_back(std::move(p));
+    }
+    std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
   }
 
   /// Answers one packet; an empty result means "nothing to send now".
-  std::vector<std::uint8_t> handle(std::span<const std::uint8_t> packet, const IpAddress& client, std::size_t limit,
-                                   const std::function<void(Pending&&)>& forward) {
+  std::vector<std::uint8_t> handle(const Zone& zone, std::span<const std::uint8_t> packet, const IpAddress& client,
+                                   std::size_t limit, const std::function<void(Pending&&)>& forward) const {
     auto parsed = parse(packet);
     if (std::holds_alternative<ParseError>(parsed)) {
       auto h = peek_header(packet);
@@ -334,7 +375,7 @@ private:
     }
     Message& q = std::get<Message>(parsed);
     if (q.qr) return {};
-    auto r = answer(*zone_, q, client);
+    auto r = answer(zone, q, client);
     const std::size_t reply_limit = limit == 0 ? udp_limit(q) : limit;
     if (r) return serialize(*r, reply_limit);
     Pending p;
@@ -344,49 +385,6 @@ private:
     p.packet.assign(packet.begin(), packet.end());
     forward(std::move(p));
     return {};
-  }
-
-  /// Receive buffers of one batch, kept off the stack (they are 128 KiB).
-  struct UdpBatch {
-    std::array<std::array<std::uint8_t, kMaxUdp>, kBatch> bufs;
-    std::array<sockaddr_storage, kBatch> addrs;
-    std::array<iovec, kBatch> iovs;
-    std::array<mmsghdr, kBatch> msgs;
-    std::array<UdpReply, kBatch> out;
-    std::array<std::vector<std::uint8_t>, kBatch> replies;
-  };
-
-  void on_udp(int fd) {
-    UdpBatch& b = *udp_batch_;
-    // Drain the socket a batch at a time, up to a bound so TCP and
-    // forwarded answers get their turn.
-    for (int round = 0; round < 16; ++round) {
-      for (int i = 0; i < kBatch; ++i) {
-        b.iovs[i] = {b.bufs[i].data(), kMaxUdp};
-        b.msgs[i] = {};
-        b.msgs[i].msg_hdr.msg_iov = &b.iovs[i];
-        b.msgs[i].msg_hdr.msg_iovlen = 1;
-        b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
-        b.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      }
-      int n = ::recvmmsg(fd, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-      if (n <= 0) return;
-      std::size_t m = 0;
-      for (int i = 0; i < n; ++i) {
-        auto client = from_sockaddr(b.addrs[i]);
-        if (!client) continue;
-        SockAddr from{b.addrs[i], b.msgs[i].msg_hdr.msg_namelen};
-        b.replies[i] = handle(std::span(b.bufs[i].data(), b.msgs[i].msg_len), *client, 0, [&](Pending&& p) {
-          p.udp_fd = fd;
-          p.client = from;
-          start_forward(std::move(p));
-        });
-        if (b.replies[i].empty()) continue;
-        b.out[m++] = {b.replies[i].data(), b.replies[i].size(), &b.addrs[i], b.msgs[i].msg_hdr.msg_namelen};
-      }
-      if (m > 0) reply_sender_.send(fd, std::span(b.out.data(), m));
-      if (n < kBatch) return;
-    }
   }
 
   void on_accept(int fd) {
@@ -432,7 +430,7 @@ private:
         if (c.in.size() < 2 + msg_len) break;
         std::vector<std::uint8_t> msg(c.in.begin() + 2, c.in.begin() + 2 + static_cast<std::ptrdiff_t>(msg_len));
         c.in.erase(c.in.begin(), c.in.begin() + 2 + static_cast<std::ptrdiff_t>(msg_len));
-        auto reply = handle(msg, *client, 65535, [&](Pending&& p) {
+        auto reply = handle(*zone_, msg, *client, 65535, [&](Pending&& p) {
           p.tcp_conn = id;
           start_forward(std::move(p));
         });
@@ -666,9 +664,11 @@ private:
   }
 
   ServerOptions o_;
-  std::shared_ptr<const Zone> zone_;
+  std::shared_ptr<const Zone> zone_;  // written by the loop thread under mutex_
+  std::atomic<std::uint64_t> zone_generation_{0};
   mutable std::mutex mutex_;
   std::shared_ptr<const Zone> next_zone_;
+  std::vector<Pending> to_forward_;
   std::vector<IpAddress> bound_;
   core::UniqueFd epoll_, wake_, up4_, up6_;
   std::vector<Listener> listeners_;
@@ -680,8 +680,6 @@ private:
   Clock::time_point upstreams_checked_{};
   std::int64_t upstreams_stamp_ = -1;
   std::mt19937 rng_{std::random_device{}()};
-  std::unique_ptr<UdpBatch> udp_batch_ = std::make_unique<UdpBatch>();
-  UdpReplySender reply_sender_;
   std::vector<std::uint8_t> upstream_buf_ = std::vector<std::uint8_t>(65535);
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -36,8 +36,9 @@ struct ServerOptions {
 /// every listen address of the zone's networks. Answers from the network the
 /// client's address belongs to; forwards other names to the upstream
 /// resolvers, except for clients of internal networks. A listen address that
-/// is not there yet is retried with backoff instead of failing. One serving
-/// thread; `update` and `stop` may be called from any thread.
+/// is not there yet is retried with backoff instead of failing. Each UDP
+/// listen socket has a thread of its own; one more serves TCP, forwarding and
+/// reloads. `update` and `stop` may be called from any thread.
 class Server {
 public:
   [[nodiscard]] static core::Result<std::unique_ptr<Server>> start(ServerOptions options,

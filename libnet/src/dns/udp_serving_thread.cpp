@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "udp_serving_thread.hpp"
+
+#include <cerrno>
+
+namespace berth::net::dns {
+
+UdpServingThread::UdpServingThread(int fd, Handler handler) : fd_(fd), handler_(std::move(handler)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+UdpServingThread::~UdpServingThread() { stop(); }
+
+void UdpServingThread::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  // Shutting down the receive side wakes a blocked recvmmsg, and every
+  // later one returns at once (Linux does this for unconnected UDP too,
+  // though shutdown() itself reports ENOTCONN).
+  ::shutdown(fd_, SHUT_RD);
+  thread_.join();
+}
+
+void UdpServingThread::run() {
+  Batch& b = *batch_;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      b.iovs[i] = {b.bufs[i].data(), kMaxQuery};
+      b.msgs[i] = {};
+      b.msgs[i].msg_hdr.msg_iov = &b.iovs[i];
+      b.msgs[i].msg_hdr.msg_iovlen = 1;
+      b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
+      b.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    const int n = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
+    if (n <= 0) {
+      if (n < 0 && errno != EINTR && errno != EAGAIN && errno != ENOMEM && errno != ENOBUFS) return;
+      continue;
+    }
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+      b.replies[i].clear();
+      handler_(std::span<const std::uint8_t>(b.bufs[i].data(), b.msgs[i].msg_len), b.addrs[i],
+               b.msgs[i].msg_hdr.msg_namelen, b.replies[i]);
+      if (b.replies[i].empty()) continue;
+      b.out[m++] = {b.replies[i].data(), b.replies[i].size(), &b.addrs[i], b.msgs[i].msg_hdr.msg_namelen};
+    }
+    if (m > 0) sender_.send(fd_, std::span(b.out.data(), m));
+  }
+}
+
+}  // namespace berth::net::dns
