@@ -190,6 +190,60 @@ TEST_CASE("an answer too big for the client is truncated with TC", "[dns]") {
   CHECK(full.answers.size() == 78);
 }
 
+TEST_CASE("the fast path writes the same answer as the general path, or leaves the query to it", "[dns]") {
+  ContainerRecords many{"many", {}, {}};  // 40 addresses: more than 512 bytes, less than EDNS's 1232
+  for (int i = 2; i < 42; ++i) many.addresses.push_back(A("10.88.1." + std::to_string(i)));
+  NetworkRecords n{.name = "n", .subnets = {*Subnet::parse("10.88.0.0/16")},
+                   .containers = {{"web", {"www"}, {A("10.88.0.2"), A("fd00:88::2")}}, {"v4only", {}, {A("10.88.0.3")}},
+                                  many},
+                   .srv = {{"_http._tcp.web", {0, 5, 80, "web"}}}};
+  const Zone z({n});
+  const IpAddress client = A("10.88.0.9");
+  auto general = [&](const std::vector<std::uint8_t>& q, std::size_t limit) {
+    Message m = parsed(q);
+    auto r = answer(z, m, client);
+    REQUIRE(r);
+    return serialize(*r, limit == 0 ? udp_limit(m) : limit);
+  };
+  std::vector<std::uint8_t> fast;
+  struct Case {
+    std::string name;
+    std::uint16_t qtype;
+    bool edns;
+  };
+  // Answered by the fast path: A and AAAA, with and without EDNS, any case, NODATA.
+  for (const Case& c : {Case{"web", type::A, false}, Case{"WWW.Berth.Internal", type::A, true},
+                        Case{"web.berth.internal", type::AAAA, false}, Case{"v4only", type::AAAA, true},
+                        Case{"many", type::A, true}}) {
+    INFO(c.name << " " << c.qtype << " edns " << c.edns);
+    auto q = query_packet(c.name, c.qtype, c.edns, 4242);
+    REQUIRE(answer_address_query(z, q, client, 0, fast));
+    CHECK(fast == general(q, 0));
+  }
+  CHECK(parsed(fast).answers.size() == 40);
+  // Left to the general path: other types, missing names, clients of no
+  // network, answers that need truncation, and anything unusual.
+  std::vector<std::uint8_t> untouched{1, 2, 3};
+  fast = untouched;
+  CHECK_FALSE(answer_address_query(z, query_packet("_http._tcp.web", type::SRV), client, 0, fast));
+  CHECK_FALSE(answer_address_query(z, query_packet("missing", type::A), client, 0, fast));
+  CHECK_FALSE(answer_address_query(z, query_packet("example.com", type::A), client, 0, fast));
+  CHECK_FALSE(answer_address_query(z, query_packet("web", type::A), A("192.0.2.1"), 0, fast));
+  CHECK_FALSE(answer_address_query(z, query_packet("many", type::A), client, 0, fast));  // > 512 bytes
+  CHECK(answer_address_query(z, query_packet("many", type::A), client, 65535, fast));    // TCP
+  fast = untouched;
+  auto response = query_packet("web", type::A);
+  response[2] |= 0x80;  // QR: a response, dropped by the general path
+  CHECK_FALSE(answer_address_query(z, response, client, 0, fast));
+  auto notify = query_packet("web", type::A);
+  notify[2] |= 4 << 3;  // opcode NOTIFY
+  CHECK_FALSE(answer_address_query(z, notify, client, 0, fast));
+  auto cut = query_packet("web", type::A, true);
+  cut.resize(cut.size() - 3);  // an OPT record cut short
+  CHECK_FALSE(answer_address_query(z, cut, client, 0, fast));
+  CHECK(fast == untouched);
+}
+
 TEST_CASE("resolv.conf: upstreams, the systemd-resolved stub, and container files", "[dns]") {
   berth::test::TempDir dir;
   auto rc = parse_resolv_conf("# c\nnameserver 192.0.2.1\nnameserver fe80::1%eth0\nnameserver bad\n"

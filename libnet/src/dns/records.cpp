@@ -101,6 +101,13 @@ Lookup Zone::lookup(int network, const Question& q) const {
   return out;
 }
 
+const std::vector<IpAddress>* Zone::addresses(int network, std::string_view name, bool v6) const {
+  const Table& t = tables_[static_cast<std::size_t>(network)];
+  auto it = t.find(name);
+  if (it == t.end()) return nullptr;
+  return v6 ? &it->second.v6 : &it->second.v4;
+}
+
 Registry::Registry(std::string domain, std::uint32_t ttl) : domain_(std::move(domain)), ttl_(ttl) {}
 
 NetworkRecords* Registry::find(const std::string& network) {

@@ -28,8 +28,6 @@ namespace berth::net::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kMaxUdp = 4096;
-constexpr std::size_t kOurEdnsSize = 1232;  // the DNS flag day's safe UDP size
 constexpr auto kTcpIdle = std::chrono::seconds(10);
 
 struct SockAddr {
@@ -84,7 +82,7 @@ Message reply_to(const Message& q, Rcode rcode) {
   r.ra = true;
   r.rcode = rcode;
   r.questions = q.questions;
-  if (q.edns_udp_size) r.edns_udp_size = kOurEdnsSize;
+  if (q.edns_udp_size) r.edns_udp_size = kAnswerEdnsSize;
   return r;
 }
 
@@ -97,12 +95,12 @@ std::vector<std::uint8_t> formerr(const Header& h) {
   return out;
 }
 
+}  // namespace
+
 std::size_t udp_limit(const Message& q) {
   if (!q.edns_udp_size) return 512;
-  return std::clamp<std::size_t>(*q.edns_udp_size, 512, kMaxUdp);
+  return std::clamp<std::size_t>(*q.edns_udp_size, 512, kMaxUdpAnswer);
 }
-
-}  // namespace
 
 std::optional<Message> answer(const Zone& zone, const Message& query, const IpAddress& client) {
   if (query.qr) return std::nullopt;  // callers drop responses before this
@@ -291,7 +289,7 @@ private:
           }
           auto client = from_sockaddr(from);
           if (!client) return;
-          reply = handle(*zone, query, *client, 0, [&](Pending&& p) {
+          handle(*zone, query, *client, 0, reply, [&](Pending&& p) {
             p.udp_fd = fd;
             p.client = SockAddr{from, from_len};
             hand_to_loop(std::move(p));
@@ -364,27 +362,32 @@ private:
     (void)!::write(wake_.get(), &one, sizeof one);
   }
 
-  /// Answers one packet; an empty result means "nothing to send now".
-  std::vector<std::uint8_t> handle(const Zone& zone, std::span<const std::uint8_t> packet, const IpAddress& client,
-                                   std::size_t limit, const std::function<void(Pending&&)>& forward) const {
+  /// Answers one packet into `reply`; left empty means "nothing to send now".
+  void handle(const Zone& zone, std::span<const std::uint8_t> packet, const IpAddress& client, std::size_t limit,
+              std::vector<std::uint8_t>& reply, const std::function<void(Pending&&)>& forward) const {
+    reply.clear();
+    if (answer_address_query(zone, packet, client, limit, reply)) return;
     auto parsed = parse(packet);
     if (std::holds_alternative<ParseError>(parsed)) {
       auto h = peek_header(packet);
-      if (!h || (h->flags & 0x8000)) return {};  // not even a header, or a response: drop
-      return formerr(*h);
+      if (!h || (h->flags & 0x8000)) return;  // not even a header, or a response: drop
+      reply = formerr(*h);
+      return;
     }
     Message& q = std::get<Message>(parsed);
-    if (q.qr) return {};
+    if (q.qr) return;
     auto r = answer(zone, q, client);
     const std::size_t reply_limit = limit == 0 ? udp_limit(q) : limit;
-    if (r) return serialize(*r, reply_limit);
+    if (r) {
+      reply = serialize(*r, reply_limit);
+      return;
+    }
     Pending p;
     p.client_id = q.id;
     p.question = q.questions.front();
     p.limit = reply_limit;
     p.packet.assign(packet.begin(), packet.end());
     forward(std::move(p));
-    return {};
   }
 
   void on_accept(int fd) {
@@ -430,7 +433,8 @@ private:
         if (c.in.size() < 2 + msg_len) break;
         std::vector<std::uint8_t> msg(c.in.begin() + 2, c.in.begin() + 2 + static_cast<std::ptrdiff_t>(msg_len));
         c.in.erase(c.in.begin(), c.in.begin() + 2 + static_cast<std::ptrdiff_t>(msg_len));
-        auto reply = handle(*zone_, msg, *client, 65535, [&](Pending&& p) {
+        std::vector<std::uint8_t> reply;
+        handle(*zone_, msg, *client, 65535, reply, [&](Pending&& p) {
           p.tcp_conn = id;
           start_forward(std::move(p));
         });

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -66,11 +67,16 @@ public:
   Zone(std::vector<NetworkRecords> networks, std::string domain = "berth.internal", std::uint32_t ttl = 5);
 
   [[nodiscard]] const std::string& domain() const noexcept { return domain_; }
+  [[nodiscard]] std::uint32_t ttl() const noexcept { return ttl_; }
   [[nodiscard]] const std::vector<NetworkRecords>& networks() const noexcept { return networks_; }
   /// The network a client address belongs to, or -1.
   [[nodiscard]] int network_of(const IpAddress& client) const noexcept;
   /// Answers `q` for a client of network `network` (-1: none).
   [[nodiscard]] Lookup lookup(int network, const Question& q) const;
+  /// The IPv4 (or IPv6) addresses of a lower-case name on network `network`
+  /// (>= 0), as lookup() would answer them, without building records (the
+  /// server's fast path); nullptr when the network has no such name.
+  [[nodiscard]] const std::vector<IpAddress>* addresses(int network, std::string_view name, bool v6) const;
 
 private:
   struct Entry {
@@ -79,7 +85,12 @@ private:
     std::vector<std::vector<std::string>> txt;
     std::vector<std::string> ptr;
   };
-  using Table = std::unordered_map<std::string, Entry>;
+  // Transparent, so a name read into a buffer is looked up without a string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Table = std::unordered_map<std::string, Entry, NameHash, std::equal_to<>>;
   [[nodiscard]] bool in_our_zones(const std::string& name) const;
 
   std::vector<NetworkRecords> networks_;

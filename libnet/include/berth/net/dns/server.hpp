@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,28 @@ public:
   virtual void stop() = 0;
 };
 
+/// The UDP payload size berth's answers announce over EDNS (the DNS flag
+/// day's safe size), and the most it sends in one UDP answer.
+inline constexpr std::uint16_t kAnswerEdnsSize = 1232;
+inline constexpr std::size_t kMaxUdpAnswer = 4096;
+
+/// How big an answer to `query` may be over UDP: 512 bytes, or what its EDNS
+/// record asks (up to kMaxUdpAnswer).
+[[nodiscard]] std::size_t udp_limit(const Message& query);
+
 /// Builds the answer to one query, as the server does for a parsed message
 /// that needs no forwarding; nullopt means "forward it". Exposed for tests.
 [[nodiscard]] std::optional<Message> answer(const Zone& zone, const Message& query, const IpAddress& client);
+
+/// The server's fast path for the query almost every client sends: one IN
+/// question for A or AAAA (with at most an EDNS record) for a name on the
+/// client's network. Writes into `reply` the very bytes that parse(),
+/// answer() and serialize() would produce and returns true; returns false,
+/// leaving `reply` alone, for anything else (the general path then answers).
+/// `limit` is the largest answer to write, 0 for the query's own UDP limit.
+/// It reads the name into a buffer on the stack and looks it up without a
+/// string: no allocation when `reply` has room already.
+[[nodiscard]] bool answer_address_query(const Zone& zone, std::span<const std::uint8_t> query,
+                                        const IpAddress& client, std::size_t limit, std::vector<std::uint8_t>& reply);
 
 }  // namespace berth::net::dns
