@@ -525,6 +525,9 @@ private:
       else reply.resize(12);
     }
     if (p.udp_fd >= 0) {
+      // The listener may have gone with a reload meanwhile: its descriptor is closed.
+      if (std::none_of(listeners_.begin(), listeners_.end(), [&](const Listener& l) { return l.udp.get() == p.udp_fd; }))
+        return;
       ::sendto(p.udp_fd, reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&p.client.ss),
                p.client.len);
     } else if (auto c = conns_.find(p.tcp_conn); c != conns_.end()) {
