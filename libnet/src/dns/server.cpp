@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <list>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
@@ -156,7 +157,13 @@ struct TcpConn {
   Clock::time_point last;
 };
 
+/// One listen address. Never moved (kept in a std::list): a move would close
+/// its UDP socket before stopping the thread blocked on it.
 struct Listener {
+  explicit Listener(IpAddress a) : address(std::move(a)) {}
+  Listener(Listener&&) = delete;
+  Listener& operator=(Listener&&) = delete;
+
   IpAddress address;
   core::UniqueFd udp, tcp;
   Clock::time_point retry_at{};
@@ -236,7 +243,7 @@ private:
     });
     for (const auto& a : wanted)
       if (std::none_of(listeners_.begin(), listeners_.end(), [&](const Listener& l) { return l.address == a; }))
-        listeners_.push_back(Listener{a});
+        listeners_.emplace_back(a);
     const auto now = Clock::now();
     for (auto& l : listeners_) {
       if (l.udp || now < l.retry_at) continue;
@@ -678,7 +685,7 @@ private:
   std::vector<Pending> to_forward_;
   std::vector<IpAddress> bound_;
   core::UniqueFd epoll_, wake_, up4_, up6_;
-  std::vector<Listener> listeners_;
+  std::list<Listener> listeners_;
   std::map<std::uint64_t, TcpConn> conns_;
   std::uint64_t next_conn_ = 0;
   std::map<std::uint16_t, Pending> pending_;
