@@ -6,14 +6,16 @@
 # per answered query (from /proc/PID/stat) is reported beside queries per
 # second, and p50/p99 latency at a fixed 20 000 qps (bench/dns/latency.cpp).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
-#   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS]
+#   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS] [ROUNDS]
 # SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns (default: all three).
+# ROUNDS (default 3): the servers take turns this many times; medians are reported.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 seconds=${2:-10}
 servers=${3:-berth-dns,dnsmasq,aardvark-dns}
+rounds=${4:-3}
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
-  exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds" "$servers"
+  exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds" "$servers" "$rounds"
 fi
 wanted() { [[ ",$servers," == *",$1,"* ]]; }
 work=$(mktemp -d /tmp/berth-bench-dns-XXXXXX)
@@ -43,56 +45,86 @@ echo "{\"name\":\"bench\",\"listen\":[\"10.200.0.1\"],\"subnets\":[\"10.200.0.0/
   > "$work/records/bench.json"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-split_ticks() { awk '{print "user " $14 " system " $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-run_server() {  # NAME PORT PID
-  local name=$1 port=$2 pid=$3
+wait_ready() {  # PORT
   for _ in $(seq 1 100); do
-    dig +short +time=1 +tries=1 -b 10.200.0.2 -p "$port" @10.200.0.1 c7 A | grep -q 10.200.1.8 && break
+    dig +short +time=1 +tries=1 -b 10.200.0.2 -p "$1" @10.200.0.1 c7 A | grep -q 10.200.1.8 && return 0
     sleep 0.05
   done
-  local before after out completed qps
+  echo "bench_dns: error: the server on port $1 does not answer" >&2
+  return 1
+}
+
+# One round for one server: dnsperf at full speed (answered, qps, CPU per
+# query), then the latency probe at 20 000 qps (p50, p99). Appends a line
+# "NAME answered qps cpu_us p50 p99" to $work/rounds.
+run_round() {  # NAME PORT PID
+  local name=$1 port=$2 pid=$3 before after out completed qps cpu_us lat
   before=$(cpu_ticks "$pid")
   out=$(taskset -c 0 dnsperf -s 10.200.0.1 -p "$port" -a 10.200.0.2 -d "$work/queries" -l "$seconds" -c 4 -q 500 2>&1)
   after=$(cpu_ticks "$pid")
   completed=$(awk '/Queries completed:/ {print $3}' <<< "$out")
-  qps=$(awk '/Queries per second:/ {print $4}' <<< "$out")
-  local cpu_us
+  qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-  local lat
   lat=$(taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
-  echo "  $name ticks after the run: $(split_ticks "$pid")" >&2
-  printf '%-14s %12s %12.0f %14s   %s\n' "$name" "$completed" "$qps" "$cpu_us" "$lat"
-  echo "$name $cpu_us" >> "$work/cpu"
+  printf '  round %d  %-13s %9s answered %7s qps %6s us/query   %s\n' "$round" "$name" "$completed" "$qps" "$cpu_us" "$lat"
+  echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat")" >> "$work/rounds"
 }
 
-printf '%-14s %12s %12s %14s   %s\n' "server" "answered" "qps" "CPU us/query" "latency at 20000 qps"
-
+servers_started=()
 if wanted berth-dns; then
   taskset -c 1 "$build/cli/berth-dns/berth-dns" --records "$work/records" --port 53 --upstream 10.200.0.1 \
     --log-level error &
   pids+=($!)
-  run_server berth-dns 53 "${pids[-1]}"
+  servers_started+=("berth-dns 53 $!")
 fi
-
 if wanted dnsmasq; then
   taskset -c 1 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$work/hosts" --listen-address=10.200.0.1 \
-    --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null &
+    --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null 2> /dev/null &
   pids+=($!)
-  run_server dnsmasq 5353 "${pids[-1]}"
+  servers_started+=("dnsmasq 5353 $!")
 fi
-
 if wanted aardvark-dns; then
   taskset -c 1 /usr/lib/podman/aardvark-dns --config "$work/aardvark" -p 5300 run > /dev/null 2>&1 &
   sleep 0.5
   aardvark_pid=$(pgrep -f "aardvark-dns --config $work/aardvark" | head -n 1)
   pids+=("$aardvark_pid")
   taskset -p -c 1 "$aardvark_pid" > /dev/null
-  run_server aardvark-dns 5300 "$aardvark_pid"
+  servers_started+=("aardvark-dns 5300 $aardvark_pid")
 fi
+for s in "${servers_started[@]}"; do
+  read -r _ port _ <<< "$s"
+  wait_ready "$port"
+done
 
-[ "$servers" = berth-dns,dnsmasq,aardvark-dns ] || exit 0
-awk '{cpu[$1] = $2} END {
-  printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us)\n",
-         cpu["dnsmasq"] / cpu["berth-dns"], cpu["aardvark-dns"] / cpu["berth-dns"] }' "$work/cpu"
+# The servers take turns, round after round, so that a slow spell of the
+# machine (a virtual machine's neighbours) falls on all of them alike; the
+# table shows each one's median over the rounds.
+: > "$work/rounds"
+for round in $(seq 1 "$rounds"); do
+  for s in "${servers_started[@]}"; do
+    read -r name port pid <<< "$s"
+    run_round "$name" "$port" "$pid"
+  done
+done
+
+printf '%-14s %12s %12s %14s %12s %12s\n' "server" "answered" "qps" "CPU us/query" "p50 us" "p99 us"
+awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 }
+    answered[$1] = answered[$1] " " $2; qps[$1] = qps[$1] " " $3; cpu[$1] = cpu[$1] " " $4
+    p50[$1] = p50[$1] " " $5; p99[$1] = p99[$1] " " $6 }
+  END {
+    for (i = 1; i <= k; i++) {
+      s = order[i]; c[s] = median(cpu[s])
+      printf "%-14s %12d %12d %14.2f %12.1f %12.1f\n", s, median(answered[s]), median(qps[s]), c[s], median(p50[s]), median(p99[s])
+    }
+    if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c))
+      printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us; p99 <= 100 us)\n",
+             c["dnsmasq"] / c["berth-dns"], c["aardvark-dns"] / c["berth-dns"]
+  }' "$work/rounds"
