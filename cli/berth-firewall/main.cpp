@@ -5,6 +5,7 @@
 //   berth-firewall --table dy1_docker zone dy1_ --subnet 10.31.7.0/24 --subnet 10.42.0.0/16
 //                  --masquerade 10.31.7.0/24 --masquerade 10.42.0.0/16  (one line)
 //   berth-firewall --table dy1_docker remove
+#include "berth/core/detach.hpp"
 #include "berth/net/firewall.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -65,6 +66,10 @@ int main(int argc, char** argv) {
   if (!fw) return berth::cli::report("berth-firewall", fw.error());
   if (verb == "remove") {
     if (auto r = (*fw)->remove(); !r) return berth::cli::report("berth-firewall", r.error());
+    // The table was deleted in a transaction: closing the nf_tables socket
+    // now would wait ~20 ms for the kernel to free it, and the instance's
+    // unit (ExecStopPost) waits for our exit.
+    (void)berth::core::release_descriptors_after_exit();
     return 0;
   }
   const berth::net::FirewallZone z{zone, *subs, *masq};
