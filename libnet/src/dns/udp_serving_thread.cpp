@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "udp_serving_thread.hpp"
 
+#include "berth/core/log.hpp"
+
 #include <cerrno>
+#include <cstring>
 
 namespace berth::net::dns {
 
@@ -34,7 +37,14 @@ void UdpServingThread::run() {
     }
     const int n = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
     if (n <= 0) {
-      if (n < 0 && errno != EINTR && errno != EAGAIN && errno != ENOMEM && errno != ENOBUFS) return;
+      // Only a socket that is no longer usable ends the thread; anything
+      // else (a signal, memory pressure, an error queued by ICMP) is passing.
+      if (n < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL || errno == EFAULT)) {
+        if (!stopping_.load(std::memory_order_relaxed))
+          core::log::error("dns: UDP receive failed; this listen socket is no longer served",
+                           {{"error", std::strerror(errno)}});
+        return;
+      }
       continue;
     }
     std::size_t m = 0;
