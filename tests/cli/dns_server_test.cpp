@@ -155,6 +155,9 @@ TEST_CASE_METHOD(DnsWorld, "dig resolves A, AAAA, PTR, SRV and TXT from a contai
   CHECK(dig("client", {"+short", "-x", att["db"].addresses[0].address.to_string()}) == "db.berth.internal.");
   CHECK(dig("client", {"+short", "_http._tcp.web.berth.internal", "SRV"}) == "0 0 80 web.berth.internal.");
   CHECK(dig("client", {"+short", "web.berth.internal", "TXT"}) == "\"role=frontend\"");
+  // Answers spell the name as asked (resolvers that randomise case check it), on the fast path and the general one.
+  CHECK_THAT(dig("client", {"+noall", "+answer", "WeB.Berth.Internal", "A"}), Catch::StartsWith("WeB.Berth.Internal."));
+  CHECK_THAT(dig("client", {"+noall", "+answer", "WeB.Berth.Internal", "TXT"}), Catch::StartsWith("WeB.Berth.Internal."));
   // Over IPv6 to the gateway's IPv6 address as well.
   CHECK(dig("client", {"+short", "db.berth.internal"}, "fd00:88::1") == att["db"].addresses[0].address.to_string());
 }

@@ -203,7 +203,9 @@ TEST_CASE("the fast path writes the same answer as the general path, or leaves t
     Message m = parsed(q);
     auto r = answer(z, m, client);
     REQUIRE(r);
-    return serialize(*r, limit == 0 ? udp_limit(m) : limit);
+    auto out = serialize(*r, limit == 0 ? udp_limit(m) : limit);
+    echo_question_case(q, out);
+    return out;
   };
   std::vector<std::uint8_t> fast;
   struct Case {
@@ -242,6 +244,38 @@ TEST_CASE("the fast path writes the same answer as the general path, or leaves t
   cut.resize(cut.size() - 3);  // an OPT record cut short
   CHECK_FALSE(answer_address_query(z, cut, client, 0, fast));
   CHECK(fast == untouched);
+}
+
+TEST_CASE("answers spell the question as the client did (0x20 case randomisation)", "[dns]") {
+  const Zone z = test_zone();
+  const IpAddress client = A("10.88.0.9");
+  auto name_bytes = [](const std::vector<std::uint8_t>& p) {
+    // The question's name: from the header to the root label.
+    std::size_t end = 12;
+    while (p[end] != 0) end += 1 + p[end];
+    return std::vector<std::uint8_t>(p.begin() + 12, p.begin() + static_cast<std::ptrdiff_t>(end + 1));
+  };
+  // A raw query keeps its spelling (serialize() lower-cases names).
+  auto mixed = query_packet("web.berth.internal", type::A);
+  for (std::size_t i : {13u, 15u, 18u, 20u}) mixed[i] = static_cast<std::uint8_t>(mixed[i] - 'a' + 'A');  // WeB.bErTh.
+  std::vector<std::uint8_t> fast;
+  REQUIRE(answer_address_query(z, mixed, client, 0, fast));
+  CHECK(name_bytes(fast) == name_bytes(mixed));
+  // The general path (TXT here) echoes it too.
+  auto txt = mixed;
+  txt[txt.size() - 3] = type::TXT;
+  auto r = answer(z, parsed(txt), client);
+  REQUIRE(r);
+  auto general = serialize(*r);
+  CHECK(name_bytes(general) != name_bytes(txt));
+  echo_question_case(txt, general);
+  CHECK(name_bytes(general) == name_bytes(txt));
+  CHECK(parsed(general).answers.size() == 1);
+  // A reply about another name is left alone.
+  auto other = serialize(*answer(z, parsed(query_packet("db", type::A)), client));
+  const auto before = other;
+  echo_question_case(mixed, other);
+  CHECK(other == before);
 }
 
 TEST_CASE("resolv.conf: upstreams, the systemd-resolved stub, and container files", "[dns]") {

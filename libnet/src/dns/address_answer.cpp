@@ -94,12 +94,9 @@ bool answer_address_query(const Zone& zone, std::span<const std::uint8_t> query,
   put16(out + 6, static_cast<std::uint16_t>(addresses->size()));
   put16(out + 8, 0);
   put16(out + 10, edns_size ? 1 : 0);
-  // The question as the general path writes it: the name lower-cased.
-  std::size_t w = kHeader;
-  for (std::size_t i = kHeader; i < name_end; ++i) {
-    const auto c = query[i];
-    out[w++] = (c >= 'A' && c <= 'Z') ? static_cast<std::uint8_t>(c - 'A' + 'a') : c;
-  }
+  // The question as the client spelled it (see echo_question_case).
+  std::copy(query.begin() + kHeader, query.begin() + static_cast<std::ptrdiff_t>(name_end), out + kHeader);
+  std::size_t w = name_end;
   put16(out + w, qtype);
   put16(out + w + 2, kClassIn);
   w += 4;

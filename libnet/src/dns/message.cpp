@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 
 namespace berth::net::dns {
 namespace {
@@ -374,6 +376,25 @@ std::vector<std::uint8_t> serialize(const Message& m, std::size_t limit) {
   w.patch16(8, counts[1]);
   w.patch16(10, counts[2]);
   return out;
+}
+
+void echo_question_case(std::span<const std::uint8_t> query, std::span<std::uint8_t> reply) {
+  auto one_question = [](std::span<const std::uint8_t> p) { return p.size() > kHeader && p[4] == 0 && p[5] == 1; };
+  if (!one_question(query) || !one_question(reply)) return;
+  auto lower_byte = [](std::uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c - 'A' + 'a') : c; };
+  // Check the whole name first: nothing is copied unless all of it matches.
+  std::size_t at = kHeader;
+  for (;;) {
+    if (at >= query.size() || at >= reply.size()) return;
+    const std::uint8_t len = query[at];
+    if (len != reply[at] || (len & 0xC0) != 0) return;
+    if (len == 0) break;
+    if (at + 1 + len > query.size() || at + 1 + len > reply.size()) return;
+    for (std::size_t i = 1; i <= len; ++i)
+      if (lower_byte(query[at + i]) != lower_byte(reply[at + i])) return;
+    at += 1 + std::size_t{len};
+  }
+  std::copy(query.begin() + kHeader, query.begin() + static_cast<std::ptrdiff_t>(at), reply.begin() + kHeader);
 }
 
 std::string reverse_name(const IpAddress& address) {

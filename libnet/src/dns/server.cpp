@@ -387,6 +387,7 @@ private:
     const std::size_t reply_limit = limit == 0 ? udp_limit(q) : limit;
     if (r) {
       reply = serialize(*r, reply_limit);
+      echo_question_case(packet, reply);
       return;
     }
     Pending p;
@@ -553,7 +554,9 @@ private:
     r.ra = true;
     r.rcode = rcode;
     r.questions.push_back(it->second.question);
-    deliver(it->second, serialize(r, it->second.limit));
+    auto bytes = serialize(r, it->second.limit);
+    echo_question_case(it->second.packet, bytes);
+    deliver(it->second, std::move(bytes));
     pending_.erase(it);
   }
 

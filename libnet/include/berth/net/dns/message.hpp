@@ -88,6 +88,14 @@ struct Header {
 /// the question always stays.
 [[nodiscard]] std::vector<std::uint8_t> serialize(const Message& m, std::size_t limit = 65535);
 
+/// Gives `reply` the client's spelling of the question: when both packets
+/// hold one question whose name is the same (case aside) and written the
+/// same way, the query's bytes are copied over the reply's. Answers then
+/// echo the name as asked (RFC 4343), which resolvers that randomise the
+/// case of their queries ("0x20", unbound's use-caps-for-id) check; owner
+/// names that point at the question follow. Otherwise `reply` is left alone.
+void echo_question_case(std::span<const std::uint8_t> query, std::span<std::uint8_t> reply);
+
 /// "2.0.88.10.in-addr.arpa" / nibble form for IPv6.
 [[nodiscard]] std::string reverse_name(const IpAddress& address);
 /// Lower-cases ASCII (DNS names compare case-insensitively).

@@ -69,7 +69,8 @@ inline constexpr std::size_t kMaxUdpAnswer = 4096;
 /// The server's fast path for the query almost every client sends: one IN
 /// question for A or AAAA (with at most an EDNS record) for a name on the
 /// client's network. Writes into `reply` the very bytes that parse(),
-/// answer() and serialize() would produce and returns true; returns false,
+/// answer(), serialize() and echo_question_case() would produce (the
+/// question as the client spelled it) and returns true; returns false,
 /// leaving `reply` alone, for anything else (the general path then answers).
 /// `limit` is the largest answer to write, 0 for the query's own UDP limit.
 /// It reads the name into a buffer on the stack and looks it up without a
