@@ -81,7 +81,7 @@ bool answer_address_query(const Zone& zone, std::span<const std::uint8_t> query,
   const std::size_t rdlen = qtype == type::AAAA ? 16 : 4;
   const std::size_t question_len = name_end - kHeader + 4;
   const std::size_t size = kHeader + question_len + addresses->size() * (12 + rdlen) + (edns_size ? 11 : 0);
-  if (limit == 0) limit = edns_size ? std::clamp<std::size_t>(*edns_size, 512, kMaxUdpAnswer) : 512;
+  if (limit == 0) limit = udp_limit(edns_size);
   if (size > limit) return false;  // the general path truncates and sets TC
 
   reply.resize(size);

@@ -98,9 +98,9 @@ std::vector<std::uint8_t> formerr(const Header& h) {
 
 }  // namespace
 
-std::size_t udp_limit(const Message& q) {
-  if (!q.edns_udp_size) return 512;
-  return std::clamp<std::size_t>(*q.edns_udp_size, 512, kMaxUdpAnswer);
+std::size_t udp_limit(std::optional<std::uint16_t> edns_size) {
+  if (!edns_size) return 512;
+  return std::clamp<std::size_t>(*edns_size, 512, kMaxUdpAnswer);
 }
 
 std::optional<Message> answer(const Zone& zone, const Message& query, const IpAddress& client) {

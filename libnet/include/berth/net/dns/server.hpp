@@ -58,9 +58,10 @@ public:
 inline constexpr std::uint16_t kAnswerEdnsSize = 1232;
 inline constexpr std::size_t kMaxUdpAnswer = 4096;
 
-/// How big an answer to `query` may be over UDP: 512 bytes, or what its EDNS
-/// record asks (up to kMaxUdpAnswer).
-[[nodiscard]] std::size_t udp_limit(const Message& query);
+/// How big an answer may be over UDP: 512 bytes without EDNS, or the size
+/// the query's EDNS record asks (at least 512, at most kMaxUdpAnswer).
+[[nodiscard]] std::size_t udp_limit(std::optional<std::uint16_t> edns_size);
+[[nodiscard]] inline std::size_t udp_limit(const Message& query) { return udp_limit(query.edns_udp_size); }
 
 /// Builds the answer to one query, as the server does for a parsed message
 /// that needs no forwarding; nullopt means "forward it". Exposed for tests.
