@@ -21,14 +21,15 @@ std::optional<int> parse_options(std::string_view who, int argc, char** argv,
     parser.options(all);
     if (positional) parser.positional(*positional);
     po::store(parser.run(), vm);
+    // --help wins over everything else, so before notify() refuses a missing required option.
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
     po::notify(vm);
   } catch (const po::error& e) {
     fmt::print(stderr, "{}: {}\n", who, e.what());
     return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
   }
   return std::nullopt;
 }
