@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -67,9 +68,11 @@ int main(int argc, char** argv) {
   if (verb == "remove") {
     if (auto r = (*fw)->remove(); !r) return berth::cli::report("berth-firewall", r.error());
     // The table was deleted in a transaction: closing the nf_tables socket
-    // now would wait ~20 ms for the kernel to free it, and the instance's
-    // unit (ExecStopPost) waits for our exit.
-    (void)berth::core::release_descriptors_after_exit();
+    // now waits ~20 ms for the kernel to free it, and `dockyard stop` waits
+    // for our exit, so a child closes it after we are gone. Not in a systemd
+    // unit (INVOCATION_ID set; the instance's ExecStopPost): there that child
+    // is a process the stopped unit left behind, which systemd reports.
+    if (std::getenv("INVOCATION_ID") == nullptr) (void)berth::core::release_descriptors_after_exit();
     return 0;
   }
   const berth::net::FirewallZone z{zone, *subs, *masq};

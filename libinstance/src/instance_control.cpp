@@ -53,7 +53,12 @@ core::Result<void> start(const InstanceRecord& r, const HostPaths& host, const P
   const std::string what = "start " + env.prefix;
   if (r.options.systemd) {
     if (progress) progress(fmt::format("{}: starting {}", env.prefix, env.unit()));
-    BERTH_TRY(detail::systemctl({"start", env.unit()}), what);
+    if (auto started = detail::systemctl({"start", env.unit()}); !started) {
+      auto e = std::move(started).error();
+      if (auto why = detail::last_unit_log_line({env.unit(), env.containerd_unit()}); !why.empty())
+        e.context += fmt::format(" (its log ends: {})", why);
+      return std::move(e).wrap(what);
+    }
     auto alive = [&] {
       auto s = unit_state(env);
       return s == "active" || s == "activating" || s == "reloading";

@@ -15,8 +15,12 @@ namespace berth::instance::detail {
 /// Runs start or stop steps in order (the same ones systemd runs from the unit).
 [[nodiscard]] core::Result<void> run_steps(const std::vector<Step>& steps);
 
-/// `systemctl ARGS...`, with its last stderr line in the error.
+/// `systemctl ARGS...`; a failure names the verb and unit and says systemctl's reason.
 [[nodiscard]] core::Result<std::string> systemctl(std::vector<std::string> args);
+
+/// The last line the first of `units` that has one logged to the journal in
+/// its latest run ("" when none did, or journalctl is missing): why a start failed.
+[[nodiscard]] std::string last_unit_log_line(const std::vector<std::string>& units);
 
 /// The pid in a pid file, if the file holds one.
 [[nodiscard]] std::optional<pid_t> read_pidfile(const std::filesystem::path& path);

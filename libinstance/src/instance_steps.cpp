@@ -26,10 +26,50 @@ core::Result<void> run_steps(const std::vector<Step>& steps) {
   return {};
 }
 
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '.')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
 core::Result<std::string> systemctl(std::vector<std::string> args) {
-  auto r = core::run_checked({.program = "systemctl", .args = std::move(args), .timeout = std::chrono::seconds(180)});
+  std::string verb = args.empty() ? "" : args.front();
+  if (args.size() > 1) verb += " " + args.back();
+  auto r = core::run({.program = "systemctl", .args = std::move(args), .timeout = std::chrono::seconds(180)});
   if (!r) return std::move(r).error();
-  return r->out;
+  if (r->success()) return r->out;
+  // systemctl says why in its first line ("Job for X failed because the
+  // control process exited with error code."); the rest points to journalctl.
+  std::string_view err = trimmed(r->err);
+  err = trimmed(err.substr(0, err.find('\n')));
+  return core::make_error(core::Errc::child_failed,
+                          err.empty() ? fmt::format("systemctl {}: exit code {}", verb, r->exit_code)
+                                      : fmt::format("systemctl {}: {}", verb, err));
+}
+
+std::string last_unit_log_line(const std::vector<std::string>& units) {
+  for (const auto& unit : units) {
+    // Only what the unit's processes wrote in its latest run (its invocation
+    // id), not systemd's own lines about it: dockerd's "failed to start daemon:
+    // ..." or an ExecStartPre program's error.
+    auto id = core::run({.program = "systemctl",
+                         .args = {"show", "-p", "InvocationID", "--value", unit},
+                         .timeout = std::chrono::seconds(10)});
+    if (!id || !id->success() || trimmed(id->out).empty()) continue;
+    auto r = core::run({.program = "journalctl",
+                        .args = {"--no-pager", "-q", "-o", "cat", "-n", "1",
+                                 "_SYSTEMD_INVOCATION_ID=" + std::string(trimmed(id->out))},
+                        .timeout = std::chrono::seconds(10)});
+    if (!r || !r->success() || trimmed(r->out).empty()) continue;
+    std::string line(trimmed(r->out));
+    if (line.size() > 300) line = line.substr(line.size() - 300);
+    return line;
+  }
+  return "";
 }
 
 std::optional<pid_t> read_pidfile(const std::filesystem::path& path) {

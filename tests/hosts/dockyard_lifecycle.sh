@@ -4,7 +4,7 @@
 #   dockyard_lifecycle.sh DOCKYARD_BIN BERTH_FIREWALL_BIN systemd|no-systemd|iptables
 # gen-env for three instances; create a, b, c concurrently; each runs a
 # container that reaches an outside peer and resolves a name; isolation;
-# stop/start without duplicate rules; socket permissions; destroy a while a
+# stop/start without duplicate rules; a failing start says why; socket permissions; destroy a while a
 # container runs, twice; b and c unaffected; reboot (systemd modes): b and c
 # come back by themselves (--no-systemd: `dockyard start` after the reboot);
 # destroy b and c; nothing of dockyard remains.
@@ -21,7 +21,13 @@ iptables) flags=(--firewall iptables) restart_how=dockyard ;;
 *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
 step() { printf '== %s: %s\n' "$mode" "$*"; }
-phase() { th bash /berth-tests/dockyard_phases.sh "$@"; }
+# A failed phase also shows the end of the journal of dockyard's units (systemd modes).
+phase() {
+  th bash /berth-tests/dockyard_phases.sh "$@" && return 0
+  echo "== $mode: phase '$*' failed; the test host's journal of dockyard's units ends:" >&2
+  th journalctl --no-pager -q -o short-precise -n 80 -u 'dy*' -u dockyard-sysbox.service >&2 || true
+  return 1
+}
 
 # This machine must come out as it went in (the test host has its own network namespace).
 forwarding_before=$(cat /proc/sys/net/ipv4/ip_forward)
@@ -45,6 +51,8 @@ step "isolation between instances"
 phase isolated a b c
 step "stop and start re-apply the rules without duplicates"
 phase restart a "$restart_how"
+step "a start that fails says why; the fixed instance starts"
+phase broken-start a
 if [ "$mode" != iptables ]; then
   step "the shared sysbox stops after the last instance and starts before the first"
   phase stop-all a b c

@@ -100,7 +100,25 @@ restart)  # stop and start re-apply the rules, without duplicates
     iptables) [ "$r" = 5 ] || { iptables-save >&2; fail "$i: $r iptables rules after restarts (want 5)"; } ;;
   esac
   dockyard verify "$p" || fail "$i: verify after restart"
+  # The unit's stop leaves no process behind (berth-firewall's ExecStopPost included).
+  if [ -d /run/systemd/system ]; then
+    left=$(journalctl --no-pager -q -u "${p}docker.service" | grep -E "remains running after unit stopped|left-over process" || true)
+    [ -z "$left" ] || fail "$i: the unit left processes behind: $left"
+  fi
   dk "$i" run --rm busybox ping -c 1 -W 3 192.0.2.2 >/dev/null || fail "$i: no egress after restart"
+  ;;
+broken-start)  # a start that fails says why (dockerd's own words), exits non-zero, and a fixed instance starts again
+  i=$1 p=$(prefix "$1")
+  json=$(root "$i")/docker-runtime/etc/daemon.json
+  dockyard stop "$p"
+  cp "$json" /tmp/daemon.json.good
+  echo '{ "broken": ' >"$json"
+  if out=$(dockyard start "$p" 2>&1); then fail "$i: started with a broken daemon.json: $out"; fi
+  [ "$(grep -c . <<<"$out")" = 1 ] || fail "$i: more than one error line: $out"
+  [[ "$out" == *"unable to configure the Docker daemon"* ]] || fail "$i: the error does not say why: $out"
+  cp /tmp/daemon.json.good "$json"
+  dockyard start "$p" >/dev/null || fail "$i: no start after the fix"
+  dockyard verify "$p" || fail "$i: verify after the fix"
   ;;
 sysbox)  # the shared sysbox runs while any instance does
   want=$1
