@@ -115,27 +115,110 @@ Result<Socket> Socket::open_monitor() {
   return Socket(std::move(*s), portid, 0);
 }
 
-Result<void> Socket::query(nlmsghdr* request, const std::function<void(const nlmsghdr*)>& cb) {
-  if (mnl_socket_sendto(sock_.get(), request, request->nlmsg_len) < 0)
-    return core::errno_error(errno, "send nf_tables request");
-  std::vector<char> buf(kRecvBuffer);
-  const std::uint32_t seq = request->nlmsg_seq;
+namespace {
+
+/// What one received datagram says about the answer to request `seq`.
+struct PartInfo {
+  bool interrupted = false;  ///< the kernel flagged the dump inconsistent (NLM_F_DUMP_INTR)
+  bool last = false;         ///< it holds the answer's end (NLMSG_DONE or NLMSG_ERROR)
+};
+
+PartInfo inspect_part(const char* buf, std::size_t len, std::uint32_t seq) {
+  PartInfo info;
+  int left = static_cast<int>(len);
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+    if (nlh->nlmsg_seq != seq) continue;
+    if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) info.interrupted = true;
+    if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR) info.last = true;
+  }
+  return info;
+}
+
+/// Runs the callback of a query over one datagram of its answer.
+int run_callbacks(const std::vector<char>& part, std::uint32_t seq, std::uint32_t portid,
+                  const std::function<void(const nlmsghdr*)>& cb) {
   struct Ctx {
     const std::function<void(const nlmsghdr*)>* cb;
   } ctx{&cb};
+  return mnl_cb_run(
+      part.data(), part.size(), seq, portid,
+      [](const nlmsghdr* nlh, void* data) -> int {
+        (*static_cast<Ctx*>(data)->cb)(nlh);
+        return MNL_CB_OK;
+      },
+      &ctx);
+}
+
+// A dump longer than one read comes back flagged NLM_F_DUMP_INTR when any
+// transaction commits between its reads, another owner's included: the
+// kernel keeps one generation count for the whole ruleset. It is read to its
+// end and asked again, a few times. Then it is taken as it is: a dump is
+// filtered to one table, resumes by its position in that table, and so is
+// exact unless that very table changed, and an owner's own writes are
+// serialised (its lock; the native backend's file lock). Under another
+// owner's steady churn (CNI runtimes, several instances starting) no dump
+// would ever come back unflagged.
+constexpr int kDumpAttempts = 5;
+
+/// Clears NLM_F_DUMP_INTR, which mnl_cb_run would turn into an EINTR failure.
+void accept_interrupted(std::vector<char>& part) {
+  int left = static_cast<int>(part.size());
+  for (auto* nlh = reinterpret_cast<nlmsghdr*>(part.data()); mnl_nlmsg_ok(nlh, left);
+       nlh = mnl_nlmsg_next(nlh, &left))
+    nlh->nlmsg_flags &= static_cast<std::uint16_t>(~NLM_F_DUMP_INTR);
+}
+
+}  // namespace
+
+Result<void> Socket::query(nlmsghdr* request, const std::function<void(const nlmsghdr*)>& cb) {
+  const std::uint32_t seq = request->nlmsg_seq;
+  if ((request->nlmsg_flags & NLM_F_DUMP) != 0) return dump(request, cb);
+  if (mnl_socket_sendto(sock_.get(), request, request->nlmsg_len) < 0)
+    return core::errno_error(errno, "send nf_tables request");
+  std::vector<char> buf(kRecvBuffer);
   for (;;) {
     if (auto r = wait_readable(fd()); !r) return r;
     ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
     if (n < 0) return core::errno_error(errno, "read nf_tables answer");
-    int rc = mnl_cb_run(
-        buf.data(), static_cast<size_t>(n), seq, portid_,
-        [](const nlmsghdr* nlh, void* data) -> int {
-          (*static_cast<Ctx*>(data)->cb)(nlh);
-          return MNL_CB_OK;
-        },
-        &ctx);
+    buf.resize(static_cast<std::size_t>(n));
+    int rc = run_callbacks(buf, seq, portid_, cb);
+    buf.resize(kRecvBuffer);
     if (rc == MNL_CB_STOP) return {};
     if (rc < 0) return core::errno_error(errno, {});
+  }
+}
+
+Result<void> Socket::dump(nlmsghdr* request, const std::function<void(const nlmsghdr*)>& cb) {
+  for (int attempt = 1;; ++attempt) {
+    if (mnl_socket_sendto(sock_.get(), request, request->nlmsg_len) < 0)
+      return core::errno_error(errno, "send nf_tables request");
+    const std::uint32_t seq = request->nlmsg_seq;
+    // The callback sees a dump only once it came whole and consistent, so a
+    // retry never hands it the same object twice.
+    std::vector<std::vector<char>> parts;
+    PartInfo answer;
+    while (!answer.last) {
+      if (auto r = wait_readable(fd()); !r) return r;
+      std::vector<char> buf(kRecvBuffer);
+      ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+      if (n < 0) return core::errno_error(errno, "read nf_tables answer");
+      buf.resize(static_cast<std::size_t>(n));
+      const PartInfo part = inspect_part(buf.data(), buf.size(), seq);
+      answer.interrupted = answer.interrupted || part.interrupted;
+      answer.last = part.last;
+      parts.push_back(std::move(buf));
+    }
+    if (answer.interrupted && attempt < kDumpAttempts) {
+      request->nlmsg_seq = next_seq();
+      continue;
+    }
+    for (auto& part : parts) {
+      if (answer.interrupted) accept_interrupted(part);
+      int rc = run_callbacks(part, seq, portid_, cb);
+      if (rc == MNL_CB_STOP) return {};
+      if (rc < 0) return core::errno_error(errno, {});
+    }
+    return make_error(Errc::protocol, "nf_tables dump ended without NLMSG_DONE");
   }
 }
 

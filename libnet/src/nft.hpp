@@ -98,6 +98,10 @@ public:
   [[nodiscard]] core::Result<void> query(nlmsghdr* request, const std::function<void(const nlmsghdr*)>& cb);
 
 private:
+  /// A dump (NLM_F_DUMP): read whole, asked again a few times while the
+  /// kernel flags it interrupted by a concurrent change, then handed to `cb`.
+  [[nodiscard]] core::Result<void> dump(nlmsghdr* request, const std::function<void(const nlmsghdr*)>& cb);
+
   Socket(MnlSocket sock, std::uint32_t portid, std::uint32_t seq)
       : sock_(std::move(sock)), portid_(portid), seq_(seq) {}
   MnlSocket sock_;

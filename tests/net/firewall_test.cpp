@@ -5,6 +5,11 @@
 
 #include "berth_catch.hpp"
 
+#include <fmt/format.h>
+
+#include <atomic>
+#include <thread>
+
 using namespace berth;
 using namespace berth::net;
 
@@ -121,4 +126,47 @@ TEST_CASE("an address zone: replies and the zone itself in, the rest dropped, ma
   CHECK_THAT(nft_list("dy1_docker"), !Catch::Contains("zone:dy1_"));
   REQUIRE(fw->remove());
   CHECK_THAT(nft_list(), !Catch::Contains("dy1_docker"));
+}
+
+TEST_CASE("reading the table back holds while other owners change theirs", "[firewall]") {
+  // verify() dumps rules and map elements. A dump longer than one read is
+  // flagged interrupted by the kernel when any transaction (another owner's
+  // included) commits in between; it must be read again, not fail and not
+  // count anything twice.
+  auto fw = make_nft_firewall({.table = "berth"}).value();
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(fw->add_network(network(fmt::format("n{}", i), fmt::format("bn{}", i), fmt::format("10.{}.0.0/16", 100 + i))));
+  std::vector<PublishedPort> ports;
+  for (int i = 0; i < 3000; ++i) ports.push_back(port(fmt::format("c{}", i), 10000 + i, "10.100.0.2", 80));
+  REQUIRE(fw->add_ports(ports));
+  REQUIRE(fw->verify().value().empty());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> churn_failures{0}, churned{0};
+  std::thread churn([&] {  // another owner, changing its table all the time
+    auto other = make_nft_firewall({.table = "dy9_docker"}).value();
+    const FirewallZone zone{"dy9_", {Subnet::parse("10.9.0.0/24").value()}, {Subnet::parse("10.9.0.0/24").value()}};
+    while (!done) {
+      if (!other->add_zone(zone) || !other->remove_zone("dy9_")) ++churn_failures;
+      ++churned;
+    }
+    (void)other->remove();
+  });
+  int failures = 0, differences = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto diffs = fw->verify();
+    if (!diffs) {
+      if (failures++ == 0) FAIL_CHECK(diffs.error().message());
+    } else if (!diffs->empty()) {
+      for (const auto& d : *diffs) UNSCOPED_INFO(d);
+      ++differences;
+    }
+  }
+  done = true;
+  churn.join();
+  CHECK(churned > 10);  // the other owner really changed its table meanwhile
+  CHECK(churn_failures == 0);
+  CHECK(failures == 0);
+  CHECK(differences == 0);
+  REQUIRE(fw->remove());
 }
