@@ -4,7 +4,9 @@
 # the same 100 names, in one run. Each server is pinned to CPU 1 and dnsperf
 # to CPU 0; on two cores the client saturates first, so the server's CPU time
 # per answered query (from /proc/PID/stat) is reported beside queries per
-# second, and p50/p99 latency at a fixed 20 000 qps (bench/dns/latency.cpp).
+# second, and p50/p99 latency at a fixed 20 000 qps (bench/dns/latency.cpp),
+# measured by a client that waits as ordinary ones do and by one that polls
+# (its own wake-ups not counted; see latency.cpp).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
 #   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS] [ROUNDS]
 # SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns (default: all three).
@@ -68,8 +70,10 @@ run_round() {  # NAME PORT PID
   qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
   lat=$(taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
-  printf '  round %d  %-13s %9s answered %7s qps %6s us/query   %s\n' "$round" "$name" "$completed" "$qps" "$cpu_us" "$lat"
-  echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat")" >> "$work/rounds"
+  polled=$(taskset -c 0 "$build/bench/dns_latency" --poll 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
+  printf '  round %d  %-13s %9s answered %7s qps %6s us/query\n' "$round" "$name" "$completed" "$qps" "$cpu_us"
+  printf '           waiting client: %s\n           polling client: %s\n' "$lat" "$polled"
+  echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat") $(awk '{print $6, $8}' <<< "$polled")" >> "$work/rounds"
 }
 
 servers_started=()
@@ -109,7 +113,8 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-printf '%-14s %12s %12s %14s %12s %12s\n' "server" "answered" "qps" "CPU us/query" "p50 us" "p99 us"
+printf '%-14s %10s %9s %13s %15s %15s\n' "" "" "" "" "waiting client" "polling client"
+printf '%-14s %10s %9s %13s %7s %7s %7s %7s\n' "server" "answered" "qps" "CPU us/query" "p50 us" "p99 us" "p50 us" "p99 us"
 awk '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
@@ -118,11 +123,12 @@ awk '
   }
   { if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 }
     answered[$1] = answered[$1] " " $2; qps[$1] = qps[$1] " " $3; cpu[$1] = cpu[$1] " " $4
-    p50[$1] = p50[$1] " " $5; p99[$1] = p99[$1] " " $6 }
+    p50[$1] = p50[$1] " " $5; p99[$1] = p99[$1] " " $6; pp50[$1] = pp50[$1] " " $7; pp99[$1] = pp99[$1] " " $8 }
   END {
     for (i = 1; i <= k; i++) {
       s = order[i]; c[s] = median(cpu[s])
-      printf "%-14s %12d %12d %14.2f %12.1f %12.1f\n", s, median(answered[s]), median(qps[s]), c[s], median(p50[s]), median(p99[s])
+      printf "%-14s %10d %9d %13.2f %7.1f %7.1f %7.1f %7.1f\n", s, median(answered[s]), median(qps[s]), c[s],
+             median(p50[s]), median(p99[s]), median(pp50[s]), median(pp99[s])
     }
     if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c))
       printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us; p99 <= 100 us)\n",
