@@ -209,6 +209,19 @@ TEST_CASE_METHOD(DnsWorld, "outside names are forwarded, quickly even when the f
   CHECK(std::chrono::steady_clock::now() - start < 800ms);
 }
 
+TEST_CASE_METHOD(DnsWorld, "when no upstream answers, the client hears SERVFAIL before its own timeout",
+                 "[dns-server]") {
+  REQUIRE(dnsmasq->kill(SIGKILL));
+  (void)dnsmasq->wait();
+  // berth-dns gives up after 3 s; dig waits 5 s, as a resolver does. The
+  // answer spells the question as it was asked (resolvers using 0x20 check it).
+  const auto start = std::chrono::steady_clock::now();
+  auto out = dig("client", {"+time=5", "+noall", "+comments", "+question", "Lost.Example.TEST", "A"});
+  CHECK(std::chrono::steady_clock::now() - start < 4500ms);
+  CHECK_THAT(out, Catch::Contains("status: SERVFAIL"));
+  CHECK_THAT(out, Catch::Contains(";Lost.Example.TEST.\t"));
+}
+
 TEST_CASE_METHOD(DnsWorld, "an internal network gets no forwarding at all", "[dns-server]") {
   CHECK(status("client2", {"www.example.test", "A"}) == "REFUSED");
   CHECK(dig("client2", {"+short", "www.example.test"}).empty());
