@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <netinet/in.h>
 #include <random>
 #include <sys/epoll.h>
@@ -138,7 +140,10 @@ namespace {
 struct Pending {
   std::uint16_t client_id = 0;
   Question question;
-  int udp_fd = -1;          // the listen socket for UDP clients, or -1
+  // The listen address a UDP client asked (unset for TCP). Not its socket's
+  // descriptor: a reload may close that socket meanwhile, and its number may
+  // come back as another address's socket.
+  std::optional<IpAddress> udp_listen;
   SockAddr client;          // UDP client
   std::uint64_t tcp_conn = 0;
   std::size_t limit = 512;
@@ -293,7 +298,7 @@ private:
     l.udp = std::move(udp);
     l.tcp = std::move(tcp);
     l.udp_thread = std::make_unique<UdpServingThread>(
-        fd, [this, fd, zone = std::shared_ptr<const Zone>(), generation = ~0ull](
+        fd, [this, address = l.address, zone = std::shared_ptr<const Zone>(), generation = ~0ull](
                 std::span<const std::uint8_t> query, const sockaddr_storage& from, socklen_t from_len,
                 std::vector<std::uint8_t>& reply) mutable {
           // The zone is swapped by the loop thread; look again only when it has changed.
@@ -305,7 +310,7 @@ private:
           auto client = from_sockaddr(from);
           if (!client) return;
           handle(*zone, query, *client, 0, reply, [&](Pending&& p) {
-            p.udp_fd = fd;
+            p.udp_listen = address;
             p.client = SockAddr{from, from_len};
             hand_to_loop(std::move(p));
           });
@@ -540,11 +545,13 @@ private:
       if (auto* m = std::get_if<Message>(&parsed)) reply = serialize(*m, p.limit);
       else reply.resize(12);
     }
-    if (p.udp_fd >= 0) {
-      // The listener may have gone with a reload meanwhile: its descriptor is closed.
-      if (std::none_of(listeners_.begin(), listeners_.end(), [&](const Listener& l) { return l.udp.get() == p.udp_fd; }))
-        return;
-      ::sendto(p.udp_fd, reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&p.client.ss),
+    if (p.udp_listen) {
+      // The answer leaves from the address the client asked, through the
+      // socket that serves it now; none when a reload took the address away.
+      auto l = std::find_if(listeners_.begin(), listeners_.end(),
+                            [&](const Listener& x) { return x.udp && x.address == *p.udp_listen; });
+      if (l == listeners_.end()) return;
+      ::sendto(l->udp.get(), reply.data(), reply.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&p.client.ss),
                p.client.len);
     } else if (auto c = conns_.find(p.tcp_conn); c != conns_.end()) {
       queue_tcp(c->second, reply);
