@@ -37,8 +37,8 @@ std::string_view trimmed(std::string_view s) {
 }  // namespace
 
 core::Result<std::string> systemctl(std::vector<std::string> args) {
-  std::string verb = args.empty() ? "" : args.front();
-  if (args.size() > 1) verb += " " + args.back();
+  std::string command = "systemctl";
+  for (const auto& a : args) command += " " + a;
   auto r = core::run({.program = "systemctl", .args = std::move(args), .timeout = std::chrono::seconds(180)});
   if (!r) return std::move(r).error();
   if (r->success()) return r->out;
@@ -47,8 +47,8 @@ core::Result<std::string> systemctl(std::vector<std::string> args) {
   std::string_view err = trimmed(r->err);
   err = trimmed(err.substr(0, err.find('\n')));
   return core::make_error(core::Errc::child_failed,
-                          err.empty() ? fmt::format("systemctl {}: exit code {}", verb, r->exit_code)
-                                      : fmt::format("systemctl {}: {}", verb, err));
+                          err.empty() ? fmt::format("{}: exit code {}", command, r->exit_code)
+                                      : fmt::format("{}: {}", command, err));
 }
 
 std::string last_unit_log_line(const std::vector<std::string>& units) {

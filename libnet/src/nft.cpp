@@ -135,13 +135,13 @@ PartInfo inspect_part(const char* buf, std::size_t len, std::uint32_t seq) {
 }
 
 /// Runs the callback of a query over one datagram of its answer.
-int run_callbacks(const std::vector<char>& part, std::uint32_t seq, std::uint32_t portid,
+int run_callbacks(const char* part, std::size_t len, std::uint32_t seq, std::uint32_t portid,
                   const std::function<void(const nlmsghdr*)>& cb) {
   struct Ctx {
     const std::function<void(const nlmsghdr*)>* cb;
   } ctx{&cb};
   return mnl_cb_run(
-      part.data(), part.size(), seq, portid,
+      part, len, seq, portid,
       [](const nlmsghdr* nlh, void* data) -> int {
         (*static_cast<Ctx*>(data)->cb)(nlh);
         return MNL_CB_OK;
@@ -180,9 +180,7 @@ Result<void> Socket::query(nlmsghdr* request, const std::function<void(const nlm
     if (auto r = wait_readable(fd()); !r) return r;
     ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
     if (n < 0) return core::errno_error(errno, "read nf_tables answer");
-    buf.resize(static_cast<std::size_t>(n));
-    int rc = run_callbacks(buf, seq, portid_, cb);
-    buf.resize(kRecvBuffer);
+    int rc = run_callbacks(buf.data(), static_cast<std::size_t>(n), seq, portid_, cb);
     if (rc == MNL_CB_STOP) return {};
     if (rc < 0) return core::errno_error(errno, {});
   }
@@ -193,8 +191,8 @@ Result<void> Socket::dump(nlmsghdr* request, const std::function<void(const nlms
     if (mnl_socket_sendto(sock_.get(), request, request->nlmsg_len) < 0)
       return core::errno_error(errno, "send nf_tables request");
     const std::uint32_t seq = request->nlmsg_seq;
-    // The callback sees a dump only once it came whole and consistent, so a
-    // retry never hands it the same object twice.
+    // The callback sees a dump only once it came whole, so a retry never
+    // hands it the same object twice.
     std::vector<std::vector<char>> parts;
     PartInfo answer;
     while (!answer.last) {
@@ -214,7 +212,7 @@ Result<void> Socket::dump(nlmsghdr* request, const std::function<void(const nlms
     }
     for (auto& part : parts) {
       if (answer.interrupted) accept_interrupted(part);
-      int rc = run_callbacks(part, seq, portid_, cb);
+      int rc = run_callbacks(part.data(), part.size(), seq, portid_, cb);
       if (rc == MNL_CB_STOP) return {};
       if (rc < 0) return core::errno_error(errno, {});
     }
