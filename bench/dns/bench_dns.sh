@@ -25,42 +25,16 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-ip link set lo up
-ip addr add 10.200.0.1/24 dev lo
-ip addr add 10.200.0.2/24 dev lo
-
-# The same 100 names for everyone: c0 .. c99 -> 10.200.1.N
-mkdir -p "$work/records" "$work/aardvark"
-names=()
-containers=""
-: > "$work/hosts"
-: > "$work/queries"
-echo "10.200.0.1" > "$work/aardvark/bench"
-for i in $(seq 0 99); do
-  names+=("c$i")
-  containers+="${containers:+,}{\"name\":\"c$i\",\"addresses\":[\"10.200.1.$((i + 1))\"]}"
-  echo "10.200.1.$((i + 1)) c$i" >> "$work/hosts"
-  echo "c$i A" >> "$work/queries"
-  printf 'c%08d 10.200.1.%d  c%d\n' "$i" $((i + 1)) "$i" >> "$work/aardvark/bench"
-done
-echo "{\"name\":\"bench\",\"listen\":[\"10.200.0.1\"],\"subnets\":[\"10.200.0.0/24\"],\"containers\":[$containers]}" \
-  > "$work/records/bench.json"
+source "$(dirname "$0")/world.sh"
+bench_world "$work"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-wait_ready() {  # PORT
-  for _ in $(seq 1 100); do
-    dig +short +time=1 +tries=1 -b 10.200.0.2 -p "$1" @10.200.0.1 c7 A | grep -q 10.200.1.8 && return 0
-    sleep 0.05
-  done
-  echo "bench_dns: error: the server on port $1 does not answer" >&2
-  return 1
-}
-
 # One round for one server: dnsperf at full speed (answered, qps, CPU per
-# query), then the latency probe at 20 000 qps (p50, p99). Appends a line
-# "NAME answered qps cpu_us p50 p99" to $work/rounds.
+# query), then the latency probe at 20 000 qps, waiting and polling (p50,
+# p99 each). Appends a line "NAME answered qps cpu_us p50 p99 p50 p99" to
+# $work/rounds.
 run_round() {  # NAME PORT PID
   local name=$1 port=$2 pid=$3 before after out completed qps cpu_us lat
   before=$(cpu_ticks "$pid")
@@ -84,10 +58,9 @@ if wanted berth-dns; then
   servers_started+=("berth-dns 53 $!")
 fi
 if wanted dnsmasq; then
-  taskset -c 1 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$work/hosts" --listen-address=10.200.0.1 \
-    --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null 2> /dev/null &
-  pids+=($!)
-  servers_started+=("dnsmasq 5353 $!")
+  dnsmasq_pid=$(bench_start_dnsmasq "$work")
+  pids+=("$dnsmasq_pid")
+  servers_started+=("dnsmasq 5353 $dnsmasq_pid")
 fi
 if wanted aardvark-dns; then
   taskset -c 1 /usr/lib/podman/aardvark-dns --config "$work/aardvark" -p 5300 run > /dev/null 2>&1 &
@@ -99,7 +72,7 @@ if wanted aardvark-dns; then
 fi
 for s in "${servers_started[@]}"; do
   read -r _ port _ <<< "$s"
-  wait_ready "$port"
+  bench_wait_ready "$port"
 done
 
 # The servers take turns, round after round, so that a slow spell of the

@@ -18,29 +18,15 @@ work=$(mktemp -d /tmp/berth-bench-held-XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-ip link set lo up
-ip addr add 10.200.0.1/24 dev lo
-ip addr add 10.200.0.2/24 dev lo
-mkdir -p "$work/records"
-containers="" names=()
-: > "$work/hosts"
-for i in $(seq 0 99); do
-  names+=("c$i")
-  containers+="${containers:+,}{\"name\":\"c$i\",\"addresses\":[\"10.200.1.$((i + 1))\"]}"
-  echo "10.200.1.$((i + 1)) c$i" >> "$work/hosts"
-done
-echo "{\"name\":\"bench\",\"listen\":[\"10.200.0.1\"],\"subnets\":[\"10.200.0.0/24\"],\"containers\":[$containers]}" \
-  > "$work/records/bench.json"
+source "$(dirname "$0")/world.sh"
+bench_world "$work"
 
 hold_up() {  # PID: stop it 40 ms in every 200 ms for SECONDS
   local n=$((seconds * 5)) k
   for k in $(seq 1 "$n"); do sleep 0.16; kill -STOP "$1"; sleep 0.04; kill -CONT "$1"; done
 }
 run() {  # NAME PORT PID
-  for _ in $(seq 1 100); do
-    dig +short +time=1 +tries=1 -b 10.200.0.2 -p "$2" @10.200.0.1 c7 A | grep -q 10.200.1.8 && break
-    sleep 0.05
-  done
+  bench_wait_ready "$2"
   hold_up "$3" &
   local holder=$!
   local out
@@ -51,7 +37,6 @@ run() {  # NAME PORT PID
 taskset -c 1 "$build/cli/berth-dns/berth-dns" --records "$work/records" --port 53 --log-level error &
 pids+=($!)
 run berth-dns 53 $!
-taskset -c 1 dnsmasq --no-daemon --no-resolv --no-hosts --addn-hosts="$work/hosts" --listen-address=10.200.0.1 \
-  --bind-interfaces --port 5353 --cache-size=1000 --pid-file= --log-facility=/dev/null 2> /dev/null &
-pids+=($!)
-run dnsmasq 5353 $!
+dnsmasq_pid=$(bench_start_dnsmasq "$work")
+pids+=("$dnsmasq_pid")
+run dnsmasq 5353 "$dnsmasq_pid"
