@@ -29,7 +29,7 @@ core::Result<void> run_steps(const std::vector<Step>& steps) {
 namespace {
 
 std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '.')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
   while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
   return s;
 }
@@ -46,6 +46,7 @@ core::Result<std::string> systemctl(std::vector<std::string> args) {
   // control process exited with error code."); the rest points to journalctl.
   std::string_view err = trimmed(r->err);
   err = trimmed(err.substr(0, err.find('\n')));
+  if (err.ends_with('.')) err.remove_suffix(1);  // our error goes on after it
   return core::make_error(core::Errc::child_failed,
                           err.empty() ? fmt::format("{}: exit code {}", command, r->exit_code)
                                       : fmt::format("{}: {}", command, err));

@@ -545,6 +545,9 @@ private:
       if (auto* m = std::get_if<Message>(&parsed)) reply = serialize(*m, p.limit);
       else reply.resize(12);
     }
+    // Whatever wrote it (the upstream, a re-serialisation that lower-cased
+    // it, a SERVFAIL of ours), the question goes back as the client spelled it.
+    echo_question_case(p.packet, reply);
     if (p.udp_listen) {
       // The answer leaves from the address the client asked, through the
       // socket that serves it now; none when a reload took the address away.
@@ -569,9 +572,7 @@ private:
     r.ra = true;
     r.rcode = rcode;
     r.questions.push_back(it->second.question);
-    auto bytes = serialize(r, it->second.limit);
-    echo_question_case(it->second.packet, bytes);
-    deliver(it->second, std::move(bytes));
+    deliver(it->second, serialize(r, it->second.limit));
     pending_.erase(it);
   }
 
