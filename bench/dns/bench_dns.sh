@@ -6,15 +6,19 @@
 # per answered query (from /proc/PID/stat) is reported beside queries per
 # second, and p50/p99 latency at a fixed 20 000 qps (bench/dns/latency.cpp),
 # measured by a client that waits as ordinary ones do and by one that polls
-# (its own wake-ups not counted; see latency.cpp).
+# (its own wake-ups not counted; see latency.cpp). The floor is
+# bench/dns/reflector.cpp, which answers each query with itself and looks
+# nothing up: what the machine alone costs, in CPU and in latency. Each
+# latency line names the vCPUs' steal time while it ran (the host running
+# something else on them).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
 #   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS] [ROUNDS]
-# SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns (default: all three).
+# SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns,floor (default: all four).
 # ROUNDS (default 3): the servers take turns this many times; medians are reported.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 seconds=${2:-10}
-servers=${3:-berth-dns,dnsmasq,aardvark-dns}
+servers=${3:-berth-dns,dnsmasq,aardvark-dns,floor}
 rounds=${4:-3}
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
   exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds" "$servers" "$rounds"
@@ -30,6 +34,17 @@ bench_world "$work"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+# Steal ticks of both CPUs (the 8th value of /proc/stat's cpuN lines).
+steal_ticks() { awk '/^cpu[01] / {s += $9} END {print s}' /proc/stat; }
+# Runs COMMAND..., prints its output followed by " steal_pct P": the share of
+# both vCPUs' time the host gave to something else meanwhile.
+with_steal() {
+  local s0 t0 s1 t1 out
+  s0=$(steal_ticks); t0=$(date +%s%N)
+  out=$("$@")
+  s1=$(steal_ticks); t1=$(date +%s%N)
+  echo "$out steal_pct $(awk -v s=$((s1 - s0)) -v ns=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * s / hz / (2 * ns / 1e9) }')"
+}
 
 # One round for one server: dnsperf at full speed (answered, qps, CPU per
 # query), then the latency probe at 20 000 qps, waiting and polling (p50,
@@ -43,8 +58,8 @@ run_round() {  # NAME PORT PID
   completed=$(awk '/Queries completed:/ {print $3}' <<< "$out")
   qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-  lat=$(taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
-  polled=$(taskset -c 0 "$build/bench/dns_latency" --poll 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
+  lat=$(with_steal taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
+  polled=$(with_steal taskset -c 0 "$build/bench/dns_latency" --poll 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
   printf '  round %d  %-13s %9s answered %7s qps %6s us/query\n' "$round" "$name" "$completed" "$qps" "$cpu_us"
   printf '           waiting client: %s\n           polling client: %s\n' "$lat" "$polled"
   echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat") $(awk '{print $6, $8}' <<< "$polled")" >> "$work/rounds"
@@ -62,6 +77,11 @@ if wanted dnsmasq; then
   pids+=("$dnsmasq_pid")
   servers_started+=("dnsmasq 5353 $dnsmasq_pid")
 fi
+if wanted floor; then
+  taskset -c 1 "$build/bench/dns_reflector" 10.200.0.1 5400 &
+  pids+=($!)
+  servers_started+=("floor 5400 $!")
+fi
 if wanted aardvark-dns; then
   taskset -c 1 /usr/lib/podman/aardvark-dns --config "$work/aardvark" -p 5300 run > /dev/null 2>&1 &
   sleep 0.5
@@ -71,8 +91,8 @@ if wanted aardvark-dns; then
   servers_started+=("aardvark-dns 5300 $aardvark_pid")
 fi
 for s in "${servers_started[@]}"; do
-  read -r _ port _ <<< "$s"
-  bench_wait_ready "$port"
+  read -r name port _ <<< "$s"
+  if [ "$name" = floor ]; then bench_wait_ready "$port" ANY; else bench_wait_ready "$port"; fi
 done
 
 # The servers take turns, round after round, so that a slow spell of the
@@ -106,4 +126,10 @@ awk '
     if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c))
       printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us; p99 <= 100 us)\n",
              c["dnsmasq"] / c["berth-dns"], c["aardvark-dns"] / c["berth-dns"]
+    if ("floor" in c)
+      for (i = 1; i <= k; i++) if (order[i] != "floor") {
+        s = order[i]
+        printf "%s over the floor: CPU %+.2f us/query; waiting p99 %+.1f us, polling p99 %+.1f us\n", s, c[s] - c["floor"],
+               median(p99[s]) - median(p99["floor"]), median(pp99[s]) - median(pp99["floor"])
+      }
   }' "$work/rounds"
