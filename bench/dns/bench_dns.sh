@@ -13,12 +13,13 @@
 # something else on them).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
 #   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS] [ROUNDS]
-# SERVERS: a comma-separated subset of berth-dns,dnsmasq,aardvark-dns,floor (default: all four).
+# SERVERS: a comma-separated subset of berth-dns,berth-dns-poll,dnsmasq,aardvark-dns,floor (default:
+# all; berth-dns-poll is berth-dns with --busy-poll-us 200).
 # ROUNDS (default 3): the servers take turns this many times; medians are reported.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 seconds=${2:-10}
-servers=${3:-berth-dns,dnsmasq,aardvark-dns,floor}
+servers=${3:-berth-dns,berth-dns-poll,dnsmasq,aardvark-dns,floor}
 rounds=${4:-3}
 if [ "${BERTH_BENCH_INNER:-}" != 1 ]; then
   exec env BERTH_BENCH_INNER=1 unshare --net -- "$0" "$build" "$seconds" "$servers" "$rounds"
@@ -51,18 +52,23 @@ with_steal() {
 # p99 each). Appends a line "NAME answered qps cpu_us p50 p99 p50 p99" to
 # $work/rounds.
 run_round() {  # NAME PORT PID
-  local name=$1 port=$2 pid=$3 before after out completed qps cpu_us lat
+  local name=$1 port=$2 pid=$3 before after out completed qps cpu_us lat polled core_pct
   before=$(cpu_ticks "$pid")
   out=$(taskset -c 0 dnsperf -s 10.200.0.1 -p "$port" -a 10.200.0.2 -d "$work/queries" -l "$seconds" -c 4 -q 500 2>&1)
   after=$(cpu_ticks "$pid")
   completed=$(awk '/Queries completed:/ {print $3}' <<< "$out")
   qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
   cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  before=$(cpu_ticks "$pid")
   lat=$(with_steal taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
+  after=$(cpu_ticks "$pid")
+  # The share of its core the server took at 20 000 qps (5 s).
+  core_pct=$(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.0f", 100 * t / hz / 5 }')
   polled=$(with_steal taskset -c 0 "$build/bench/dns_latency" --poll 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
   printf '  round %d  %-13s %9s answered %7s qps %6s us/query\n' "$round" "$name" "$completed" "$qps" "$cpu_us"
-  printf '           waiting client: %s\n           polling client: %s\n' "$lat" "$polled"
-  echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat") $(awk '{print $6, $8}' <<< "$polled")" >> "$work/rounds"
+  printf '           waiting client: %s core_pct %s\n           polling client: %s\n' "$lat" "$core_pct" "$polled"
+  echo "$name $completed $qps $cpu_us $(awk '{print $6, $8}' <<< "$lat") $(awk '{print $6, $8}' <<< "$polled") $core_pct" \
+    >> "$work/rounds"
 }
 
 servers_started=()
@@ -71,6 +77,12 @@ if wanted berth-dns; then
     --log-level error &
   pids+=($!)
   servers_started+=("berth-dns 53 $!")
+fi
+if wanted berth-dns-poll; then
+  taskset -c 1 "$build/cli/berth-dns/berth-dns" --records "$work/records" --port 5355 --upstream 10.200.0.1 \
+    --busy-poll-us 200 --log-level error &
+  pids+=($!)
+  servers_started+=("berth-dns-poll 5355 $!")
 fi
 if wanted dnsmasq; then
   dnsmasq_pid=$(bench_start_dnsmasq "$work")
@@ -106,8 +118,9 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-printf '%-14s %10s %9s %13s %15s %15s\n' "" "" "" "" "waiting client" "polling client"
-printf '%-14s %10s %9s %13s %7s %7s %7s %7s\n' "server" "answered" "qps" "CPU us/query" "p50 us" "p99 us" "p50 us" "p99 us"
+printf '%-14s %10s %9s %13s %23s %15s\n' "" "" "" "" "at 20 000 qps: waiting client" "polling client"
+printf '%-14s %10s %9s %13s %6s %7s %7s %7s %7s\n' "server" "answered" "qps" "CPU us/query" "core" "p50 us" "p99 us" "p50 us" \
+  "p99 us"
 awk '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
@@ -116,12 +129,13 @@ awk '
   }
   { if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 }
     answered[$1] = answered[$1] " " $2; qps[$1] = qps[$1] " " $3; cpu[$1] = cpu[$1] " " $4
-    p50[$1] = p50[$1] " " $5; p99[$1] = p99[$1] " " $6; pp50[$1] = pp50[$1] " " $7; pp99[$1] = pp99[$1] " " $8 }
+    p50[$1] = p50[$1] " " $5; p99[$1] = p99[$1] " " $6; pp50[$1] = pp50[$1] " " $7; pp99[$1] = pp99[$1] " " $8
+    core[$1] = core[$1] " " $9 }
   END {
     for (i = 1; i <= k; i++) {
       s = order[i]; c[s] = median(cpu[s])
-      printf "%-14s %10d %9d %13.2f %7.1f %7.1f %7.1f %7.1f\n", s, median(answered[s]), median(qps[s]), c[s],
-             median(p50[s]), median(p99[s]), median(pp50[s]), median(pp99[s])
+      printf "%-14s %10d %9d %13.2f %5d%% %7.1f %7.1f %7.1f %7.1f\n", s, median(answered[s]), median(qps[s]), c[s],
+             median(core[s]), median(p50[s]), median(p99[s]), median(pp50[s]), median(pp99[s])
     }
     if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c))
       printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us; p99 <= 100 us)\n",

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> upstreams;
   int port = 53;
   int fallback_ms = 300;
+  int busy_poll_us = 0;
   po::options_description desc(
       "usage: berth-dns --records DIR [options]\n\n"
       "Answers DNS for the containers listed in DIR (one JSON file per network, see the README)\n"
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
       "upstream", po::value(&upstreams), "an upstream resolver (repeatable; replaces --resolv-conf)")(
       "upstream-fallback-ms", po::value(&fallback_ms)->default_value(300),
       "ask the next upstream when one has not answered within this")(
+      "busy-poll-us", po::value(&busy_poll_us)->default_value(0),
+      "after a query, keep receiving without sleeping for this many microseconds (0-100000): lower latency "
+      "on hosts where waking up is slow, at the price of a core per listen address while queries keep coming")(
       "log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error");
   po::variables_map vm;
   if (auto done = berth::cli::parse_options("berth-dns: error", argc, argv, desc, vm)) return *done;
@@ -48,6 +52,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "berth-dns: error: --upstream-fallback-ms {} is out of range 10-5000\n", fallback_ms);
     return 2;
   }
+  if (busy_poll_us < 0 || busy_poll_us > 100000) {
+    fmt::print(stderr, "berth-dns: error: --busy-poll-us {} is out of range 0-100000\n", busy_poll_us);
+    return 2;
+  }
   auto level = core::log::parse_level(log_level);
   if (!level) {
     fmt::print(stderr, "berth-dns: error: unknown log level '{}'\n", log_level);
@@ -58,6 +66,7 @@ int main(int argc, char** argv) {
   opts.server.port = static_cast<std::uint16_t>(port);
   opts.server.resolv_conf = resolv_conf;
   opts.server.fallback_after = std::chrono::milliseconds(fallback_ms);
+  opts.server.busy_poll = std::chrono::microseconds(busy_poll_us);
   if (!upstreams.empty()) {
     std::vector<net::IpAddress> list;
     for (const auto& u : upstreams) {

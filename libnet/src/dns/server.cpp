@@ -314,7 +314,8 @@ private:
             p.client = SockAddr{from, from_len};
             hand_to_loop(std::move(p));
           });
-        });
+        },
+        o_.busy_poll);
     return 0;
   }
 

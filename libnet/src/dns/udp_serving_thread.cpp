@@ -8,7 +8,8 @@
 
 namespace berth::net::dns {
 
-UdpServingThread::UdpServingThread(int fd, Handler handler) : fd_(fd), handler_(std::move(handler)) {
+UdpServingThread::UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll)
+    : fd_(fd), handler_(std::move(handler)), busy_poll_(busy_poll) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -24,6 +25,26 @@ void UdpServingThread::stop() {
   thread_.join();
 }
 
+int UdpServingThread::receive(mmsghdr* msgs) {
+  using Clock = std::chrono::steady_clock;
+  if (busy_poll_.count() > 0) {
+    // A receive that does not sleep, again and again, until a query comes
+    // or busy_poll_ has passed since the last one. It ends also when stop()
+    // shuts the socket down (the receive then returns 0, not EAGAIN).
+    while (Clock::now() - last_query_ < busy_poll_) {
+      const int n = ::recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+      if (n > 0) {
+        last_query_ = Clock::now();
+        return n;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return n;
+    }
+  }
+  const int n = ::recvmmsg(fd_, msgs, kBatch, MSG_WAITFORONE, nullptr);
+  if (n > 0 && busy_poll_.count() > 0) last_query_ = Clock::now();
+  return n;
+}
+
 void UdpServingThread::run() {
   Batch& b = *batch_;
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -35,7 +56,7 @@ void UdpServingThread::run() {
       b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
       b.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     }
-    const int n = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
+    const int n = receive(b.msgs.data());
     if (n <= 0) {
       // Only a socket that is no longer usable ends the thread; anything
       // else (a signal, memory pressure, an error queued by ICMP) is passing.

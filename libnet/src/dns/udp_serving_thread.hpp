@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,8 +36,10 @@ public:
                                      socklen_t from_len, std::vector<std::uint8_t>& reply)>;
 
   /// Starts serving `fd`, a bound UDP socket in blocking mode that must stay
-  /// open until stop() returns.
-  UdpServingThread(int fd, Handler handler);
+  /// open until stop() returns. With `busy_poll` above zero, the thread
+  /// keeps receiving without blocking for that long after each query before
+  /// it sleeps again (ServerOptions::busy_poll).
+  UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll = {});
   ~UdpServingThread();
   UdpServingThread(const UdpServingThread&) = delete;
   UdpServingThread& operator=(const UdpServingThread&) = delete;
@@ -48,9 +51,13 @@ private:
   static constexpr std::size_t kBatch = 32;
   static constexpr std::size_t kMaxQuery = 4096;
   void run();
+  /// The next batch: spinning while within busy_poll_ of the last query, then blocking.
+  int receive(mmsghdr* msgs);
 
   int fd_;
   Handler handler_;
+  std::chrono::microseconds busy_poll_;
+  std::chrono::steady_clock::time_point last_query_;
   std::atomic<bool> stopping_{false};
   // Receive buffers of one batch, off the stack (128 KiB).
   struct Batch {

@@ -29,6 +29,13 @@ struct ServerOptions {
   std::chrono::milliseconds give_up_after{3000};
   /// An upstream that let a query time out is tried last for this long.
   std::chrono::seconds remember_failure{30};
+  /// After answering, keep receiving without sleeping for this long before
+  /// blocking again (0, the default: block at once). A query that arrives
+  /// meanwhile is taken without the wake-up of a sleeping thread, which on a
+  /// virtual machine whose idle vCPUs halt is most of a round trip; the price
+  /// is the CPU spent spinning: with queries closer together than this, a
+  /// core per listen address (bench/RESULTS.md).
+  std::chrono::microseconds busy_poll{0};
   /// Told when a listen address is bound ("ready") or still waits for its address.
   std::function<void(const IpAddress& address, bool ready)> on_listen;
 };
