@@ -29,9 +29,9 @@ int UdpServingThread::receive(mmsghdr* msgs) {
   using Clock = std::chrono::steady_clock;
   if (busy_poll_.count() > 0) {
     // A receive that does not sleep, again and again, until a query comes
-    // or busy_poll_ has passed since the last one. It ends also when stop()
-    // shuts the socket down (the receive then returns 0, not EAGAIN).
-    while (Clock::now() - last_query_ < busy_poll_) {
+    // or busy_poll_ has passed since the last one, or stop() is called (a
+    // receive that does not wait may go on saying EAGAIN after shutdown).
+    while (Clock::now() - last_query_ < busy_poll_ && !stopping_.load(std::memory_order_relaxed)) {
       const int n = ::recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n > 0) {
         last_query_ = Clock::now();
