@@ -15,6 +15,7 @@
 #   bench/dns/bench_dns.sh [BUILD_DIR] [SECONDS] [SERVERS] [ROUNDS]
 # SERVERS: a comma-separated subset of berth-dns,berth-dns-poll,dnsmasq,aardvark-dns,floor (default:
 # all; berth-dns-poll is berth-dns with --busy-poll-us 200).
+# SECONDS: dnsperf's run in each round; 0 leaves dnsperf out (latency only).
 # ROUNDS (default 3): the servers take turns this many times; medians are reported.
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -53,12 +54,15 @@ with_steal() {
 # core_pct steal_pct steal_pct" to $work/rounds.
 run_round() {  # NAME PORT PID
   local name=$1 port=$2 pid=$3 before after out completed qps cpu_us lat polled core_pct
-  before=$(cpu_ticks "$pid")
-  out=$(taskset -c 0 dnsperf -s 10.200.0.1 -p "$port" -a 10.200.0.2 -d "$work/queries" -l "$seconds" -c 4 -q 500 2>&1)
-  after=$(cpu_ticks "$pid")
-  completed=$(awk '/Queries completed:/ {print $3}' <<< "$out")
-  qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
-  cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  completed=0 qps=0 cpu_us=0
+  if [ "$seconds" != 0 ]; then
+    before=$(cpu_ticks "$pid")
+    out=$(taskset -c 0 dnsperf -s 10.200.0.1 -p "$port" -a 10.200.0.2 -d "$work/queries" -l "$seconds" -c 4 -q 500 2>&1)
+    after=$(cpu_ticks "$pid")
+    completed=$(awk '/Queries completed:/ {print $3}' <<< "$out")
+    qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<< "$out")
+    cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$completed" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  fi
   before=$(cpu_ticks "$pid")
   lat=$(with_steal taskset -c 0 "$build/bench/dns_latency" 10.200.0.1 "$port" 10.200.0.2 20000 5 "${names[@]}")
   after=$(cpu_ticks "$pid")
