@@ -9,9 +9,7 @@
 // about the kernel's share of a server's. (It sends each answer as a datagram
 // of its own; berth-dns sends equal-sized answers to one client as one UDP GSO
 // message, and so can spend less CPU per query than this floor.)
-// With --poll it never sleeps (receives with MSG_DONTWAIT in a loop, taking
-// its core whole): the latency a server would have if its vCPU never halted.
-//   dns_reflector [--poll] ADDRESS PORT
+//   dns_reflector ADDRESS PORT
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -21,16 +19,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 int main(int argc, char** argv) {
-  const bool poll = argc > 1 && std::strcmp(argv[1], "--poll") == 0;
-  if (poll) {
-    --argc;
-    ++argv;
-  }
   if (argc != 3) {
-    std::fprintf(stderr, "usage: dns_reflector [--poll] ADDRESS PORT\n");
+    std::fprintf(stderr, "usage: dns_reflector ADDRESS PORT\n");
     return 2;
   }
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -61,7 +53,7 @@ int main(int argc, char** argv) {
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = ::recvmmsg(fd, msgs.data(), batch, poll ? MSG_DONTWAIT : MSG_WAITFORONE, nullptr);
+    int n = ::recvmmsg(fd, msgs.data(), batch, MSG_WAITFORONE, nullptr);
     if (n <= 0) continue;
     unsigned out = 0;
     for (int i = 0; i < n; ++i) {
