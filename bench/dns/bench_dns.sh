@@ -8,7 +8,8 @@
 # measured by a client that waits as ordinary ones do and by one that polls
 # (its own wake-ups not counted; see latency.cpp). The floor is
 # bench/dns/reflector.cpp, which answers each query with itself and looks
-# nothing up: what the machine alone costs, in CPU and in latency. Each
+# nothing up: its latency is what the machine alone costs, its CPU per query
+# about the kernel's share of a server's (see reflector.cpp). Each
 # latency line names the vCPUs' steal time while it ran (the host running
 # something else on them).
 # Runs inside a network namespace of its own (unshare -n). Needs root.
@@ -151,7 +152,8 @@ awk '
       printf "%-14s %10d %9d %13.2f %5d%% %7.1f %7.1f %7.1f %7.1f\n", s, median(answered[s]), median(qps[s]), c[s],
              median(core[s]), median(p50[s]), median(p99[s]), median(pp50[s]), median(pp99[s])
     }
-    if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c))
+    # (No ratio without dnsperf: SECONDS 0 measures no CPU per query.)
+    if (("berth-dns" in c) && ("dnsmasq" in c) && ("aardvark-dns" in c) && c["berth-dns"] > 0)
       printf "CPU per query: dnsmasq/berth-dns %.2fx, aardvark-dns/berth-dns %.2fx (target: berth-dns <= 3.5 us; p99 <= 100 us)\n",
              c["dnsmasq"] / c["berth-dns"], c["aardvark-dns"] / c["berth-dns"]
     printf "\nat 20 000 qps, quiet rounds only (steal < 1 %% while the probe ran; medians, and how many rounds)\n"

@@ -29,16 +29,21 @@ using net::parse_address;
 using net::Subnet;
 namespace dns = net::dns;
 
+inline sockaddr_in address_port(const char* address, std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, address, &a.sin_addr);
+  return a;
+}
+
 /// A UDP socket bound to ADDRESS:PORT with a receive timeout.
 inline core::UniqueFd bound(const char* address, std::uint16_t port, std::chrono::milliseconds timeout) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   core::UniqueFd owned(fd);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, address, &a.sin_addr);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const sockaddr_in a = address_port(address, port);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
   timeval tv{0, static_cast<suseconds_t>(timeout.count() * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return owned;
@@ -83,14 +88,6 @@ inline std::optional<Received> receive(int fd) {
 inline void send_to(int fd, const std::vector<std::uint8_t>& bytes, const sockaddr_in& a) {
   REQUIRE(::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) ==
           static_cast<ssize_t>(bytes.size()));
-}
-
-inline sockaddr_in address_port(const char* address, std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, address, &a.sin_addr);
-  return a;
 }
 
 }  // namespace berth::test
