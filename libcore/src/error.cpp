@@ -24,6 +24,7 @@ public:
       case Errc::corrupt: return "corrupt state";
       case Errc::protocol: return "protocol error";
       case Errc::child_failed: return "program failed";
+      case Errc::several: return "several failures";
     }
     return "unknown berth error";
   }

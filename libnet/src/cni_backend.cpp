@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/net/cni_backend.hpp"
 
+#include "berth/core/error_list.hpp"
 #include "berth/core/fs.hpp"
+#include "berth/core/names.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
 #include "berth/net/cni.hpp"
-#include "state_store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -142,7 +143,7 @@ public:
 
   Result<Attachment> setup(const SetupRequest& req) override {
     const std::string what = fmt::format("attach container '{}' to CNI network '{}'", req.container_id, o_.network);
-    if (auto v = state::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
+    if (auto v = core::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
     if (o_.internal && o_.warn)
       o_.warn(fmt::format("network '{}' is internal, but CNI plugins cannot enforce that: its containers may reach "
                           "other networks", o_.network));
@@ -227,7 +228,7 @@ public:
 
   Result<void> teardown(const TeardownRequest& req) override {
     const std::string what = fmt::format("detach container '{}' from CNI network '{}'", req.container_id, o_.network);
-    if (auto v = state::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
+    if (auto v = core::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
     auto cached = read_cache(req.container_id, req.ifname);
     if (!cached) return std::move(cached).error().wrap(what);
     json::object runtime;
@@ -236,15 +237,10 @@ public:
       runtime = (*cached)->runtime;
       prev = (*cached)->result;
     }
-    std::vector<core::Error> errors;
+    core::ErrorList errors;
     for (std::size_t i = list_->plugins.size(); i-- > 0;)
-      if (auto out = call(i, "DEL", req.container_id, req.netns.string(), req.ifname, runtime, prev); !out)
-        errors.push_back(out.error());
-    if (!errors.empty()) {
-      std::string joined;
-      for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e.message();
-      return make_error(errors.front().code, fmt::format("{}: {}", what, joined));
-    }
+      errors.add_if(call(i, "DEL", req.container_id, req.netns.string(), req.ifname, runtime, prev));
+    if (auto r = errors.result(what); !r) return r;
     if (::unlink(cache_path(req.container_id, req.ifname).c_str()) != 0 && errno != ENOENT)
       return core::errno_error(errno, fmt::format("{}: remove cached result", what));
     return {};

@@ -2,11 +2,10 @@
 #include "berth/net/cni_plugin.hpp"
 
 #include "berth/core/detach.hpp"
-
+#include "berth/core/names.hpp"
 #include "berth/net/cni.hpp"
 #include "berth/net/link.hpp"
 #include "berth/net/link_removal.hpp"
-#include "state_store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -253,7 +252,7 @@ Outcome run_plugin(const Invocation& call) {
   }
   if (call.command == "DEL") {
     if (auto bad = need(call.container_id, "CNI_CONTAINERID")) return *bad;
-    if (auto v = state::validate_container_id(call.container_id); !v)
+    if (auto v = core::validate_container_id(call.container_id); !v)
       return fail(version, ErrorCode::InvalidEnvironment, v.error());
     // Most of a DEL is the kernel's wait after it has unregistered the veth
     // (RCU grace periods, ~20 ms); a detached child process waits that out,

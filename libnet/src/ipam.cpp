@@ -3,6 +3,7 @@
 
 #include "berth/core/fs.hpp"
 #include "berth/core/names.hpp"
+#include "berth/core/store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -52,19 +53,6 @@ Result<void> validate_owner(std::string_view owner) {
 
 }  // namespace
 
-/// Identity of a file as last seen: a rename gives a new inode, and an
-/// in-place change moves the size or the modification time.
-struct FileId {
-  ino_t ino = 0;
-  off_t size = -1;
-  std::int64_t mtime_ns = -1;
-  friend bool operator==(const FileId&, const FileId&) = default;
-};
-
-FileId identity(const struct stat& st) {
-  return {st.st_ino, st.st_size, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-}
-
 /// One journal record: a lease handed out, or an owner's lease freed.
 struct Change {
   std::optional<Lease> added;
@@ -73,7 +61,7 @@ struct Change {
 
 struct IpamCache {
   bool valid = false;
-  FileId snapshot;                 // the snapshot `state` was read from
+  core::FileStamp snapshot;        // the snapshot `state` was read from
   std::uint64_t generation = 0;    // the snapshot's; the journal applies only when its header says the same
   ino_t journal_ino = 0;           // the journal read so far (0: none)
   off_t journal_offset = 0;        // end of the last whole line read
@@ -87,6 +75,14 @@ struct IpamCache {
 struct IpamStore {
   const Ipam& ipam;
   IpamCache& cache;
+
+  /// The snapshot and the lock are records of the state directory; the
+  /// journal sits beside them.
+  core::RecordStore records() const { return core::RecordStore(ipam.dir_, {.directory = 0700, .record = 0644}); }
+  std::string snapshot_name() const { return ipam.network() + ".json"; }
+  std::string journal_name() const { return ipam.network() + ".journal"; }
+  std::string lock_name() const { return ipam.network() + ".lock"; }
+  core::Journal journal() const { return core::Journal(ipam.journal_path()); }
 
   Error corrupt(const std::filesystem::path& file, std::string_view why) const {
     return make_error(Errc::corrupt, fmt::format("IPAM store '{}' is corrupt: {}", file.string(), why));
@@ -107,7 +103,7 @@ struct IpamStore {
   }
 
   /// Parses the snapshot into the cache; the journal is read afresh after it.
-  Result<void> load_snapshot(std::string_view text, const FileId& id) {
+  Result<void> load_snapshot(std::string_view text, const core::FileStamp& id) {
     const auto& file = ipam.store_path();
     boost::system::error_code ec;
     json::value doc = json::parse(text, ec);
@@ -194,40 +190,35 @@ struct IpamStore {
 
   /// Brings the cache up to date with the files; holds the lock.
   Result<void> refresh() {
-    struct stat st {};
-    if (::stat(ipam.store_path().c_str(), &st) != 0)
-      return core::errno_error(errno, fmt::format("read '{}'", ipam.store_path().string()));
-    if (!cache.valid || !(identity(st) == cache.snapshot)) {
-      auto text = core::read_file(ipam.store_path());
+    auto stamp = core::stamp_of(ipam.store_path());
+    if (!stamp) return stamp.error();
+    if (!cache.valid || !(*stamp == cache.snapshot)) {
+      auto text = records().get(snapshot_name());
       if (!text) return text.error();
-      // The identity before the read: a change in between is seen next time.
-      if (auto r = load_snapshot(*text, identity(st)); !r) return r;
+      if (!*text) return core::errno_error(ENOENT, fmt::format("read '{}'", ipam.store_path().string()));
+      // The stamp before the read: a change in between is seen next time.
+      if (auto r = load_snapshot(**text, *stamp); !r) return r;
     }
-    int fd = ::open(ipam.journal_path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno != ENOENT) return core::errno_error(errno, fmt::format("read '{}'", ipam.journal_path().string()));
+    auto tail = journal().read_from(cache.journal_offset);
+    if (!tail) return tail.error();
+    if (!*tail) {
       if (cache.journal_records > 0) return reload();
       cache.journal_ino = 0;
       cache.journal_offset = 0;
       cache.journal_current = false;
       return {};
     }
-    core::UniqueFd journal(fd);
-    if (::fstat(journal.get(), &st) != 0) return core::errno_error(errno, "stat journal");
-    if (st.st_ino != cache.journal_ino) {
+    if ((*tail)->inode != cache.journal_ino) {
       // Replaced by a writer that folded it or started it afresh: whatever
       // was applied from the old one is in the snapshot now, or must go.
       if (cache.journal_records > 0) return reload();
-      cache.journal_ino = st.st_ino;
+      const bool read_from_start = cache.journal_offset == 0;
+      cache.journal_ino = (*tail)->inode;
       cache.journal_offset = 0;
       cache.journal_current = false;
+      if (!read_from_start) return refresh();
     }
-    if (st.st_size <= cache.journal_offset) return {};
-    std::string tail(static_cast<std::size_t>(st.st_size - cache.journal_offset), '\0');
-    ssize_t n = ::pread(journal.get(), tail.data(), tail.size(), cache.journal_offset);
-    if (n < 0) return core::errno_error(errno, fmt::format("read '{}'", ipam.journal_path().string()));
-    tail.resize(static_cast<std::size_t>(n));
-    return apply_journal(tail);
+    return apply_journal((*tail)->text);
   }
 
   Result<void> reload() {
@@ -251,50 +242,21 @@ struct IpamStore {
     return json::serialize(json::object{{"generation", generation}, {"network", ipam.network()}}) + "\n";
   }
 
-  Result<void> stat_into(const std::filesystem::path& path, struct stat& st) const {
-    if (::stat(path.c_str(), &st) != 0) return core::errno_error(errno, fmt::format("stat '{}'", path.string()));
-    return {};
-  }
-
   /// Appends `changes` to the journal and flushes them to disk.
   Result<void> append(const std::vector<Change>& changes) {
     std::string text;
     for (const auto& c : changes) text += record(c);
-    struct stat st {};
     if (!cache.journal_current) {
       // No journal for this snapshot yet (or a stale one): start it afresh.
-      text = header(cache.generation) + text;
-      if (auto r = core::write_file_atomic(ipam.journal_path(), text, 0644); !r) return r;
-      if (auto r = stat_into(ipam.journal_path(), st); !r) return r;
-      cache.journal_ino = st.st_ino;
-      cache.journal_offset = st.st_size;
+      auto stamp = journal().reset(header(cache.generation) + text, 0644);
+      if (!stamp) return stamp.error();
+      cache.journal_ino = stamp->inode;
+      cache.journal_offset = stamp->size;
       cache.journal_current = true;
       cache.journal_records = changes.size();
       return {};
     }
-    const std::string what = fmt::format("append to '{}'", ipam.journal_path().string());
-    int fd = ::open(ipam.journal_path().c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return core::errno_error(errno, what);
-    core::UniqueFd journal(fd);
-    // A line cut short by a writer that died is dropped before appending.
-    if (::ftruncate(journal.get(), cache.journal_offset) != 0) return core::errno_error(errno, what);
-    std::size_t done = 0;
-    while (done < text.size()) {
-      ssize_t n = ::pwrite(journal.get(), text.data() + done, text.size() - done,
-                           cache.journal_offset + static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        (void)::ftruncate(journal.get(), cache.journal_offset);
-        return core::errno_error(err, what);
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fdatasync(journal.get()) != 0) {
-      int err = errno;
-      (void)::ftruncate(journal.get(), cache.journal_offset);
-      return core::errno_error(err, what);
-    }
+    if (auto r = journal().append(cache.journal_offset, text); !r) return r;
     cache.journal_offset += static_cast<off_t>(text.size());
     cache.journal_records += changes.size();
     return {};
@@ -306,14 +268,14 @@ struct IpamStore {
   Result<void> fold() {
     const std::uint64_t generation = cache.generation + 1;
     if (auto r = write_snapshot(cache.state, generation); !r) return r;
-    struct stat st {};
-    if (auto r = stat_into(ipam.store_path(), st); !r) return r;
-    cache.snapshot = identity(st);
+    auto snapshot = core::stamp_of(ipam.store_path());
+    if (!snapshot) return snapshot.error();
+    cache.snapshot = *snapshot;
     cache.generation = generation;
-    if (auto r = core::write_file_atomic(ipam.journal_path(), header(generation), 0644); !r) return r;
-    if (auto r = stat_into(ipam.journal_path(), st); !r) return r;
-    cache.journal_ino = st.st_ino;
-    cache.journal_offset = st.st_size;
+    auto stamp = journal().reset(header(generation), 0644);
+    if (!stamp) return stamp.error();
+    cache.journal_ino = stamp->inode;
+    cache.journal_offset = stamp->size;
     cache.journal_current = true;
     cache.journal_records = 0;
     return {};
@@ -330,7 +292,7 @@ struct IpamStore {
                       {"gateway", ipam.gateway().to_string()},
                       {"generation", generation},
                       {"leases", std::move(leases)}};
-    return core::write_file_atomic(ipam.store_path(), json::serialize(root), 0644);
+    return records().put(snapshot_name(), json::serialize(root));
   }
 
   /// Runs `fn(state, changes)` under the store's lock on an up-to-date copy;
@@ -338,7 +300,7 @@ struct IpamStore {
   /// read afresh, so memory never holds what the disk does not.
   template <class Fn>
   auto locked(Fn&& fn) -> decltype(fn(std::declval<State&>(), std::declval<std::vector<Change>&>())) {
-    auto lock = core::FileLock::acquire(ipam.lock_);
+    auto lock = records().lock(lock_name());
     if (!lock) return lock.error();
     if (auto r = refresh(); !r) return r.error();
     std::vector<Change> changes;
@@ -376,7 +338,6 @@ Ipam::Ipam(std::string network, Subnet subnet, IpAddress gateway, std::filesyste
       dir_(std::move(dir)),
       store_(dir_ / (network_ + ".json")),
       journal_(dir_ / (network_ + ".journal")),
-      lock_(dir_ / (network_ + ".lock")),
       cache_(std::make_unique<IpamCache>()) {}
 
 Ipam::Ipam(Ipam&&) noexcept = default;
@@ -406,15 +367,11 @@ Result<Ipam> Ipam::open(std::string network, const Subnet& subnet, std::filesyst
 
   Ipam ipam(std::move(network), subnet, std::move(gateway), std::move(state_dir));
   IpamStore store{ipam, *ipam.cache_};
-  auto lock = core::FileLock::acquire(ipam.lock_);
+  auto lock = store.records().lock(store.lock_name());
   if (!lock) return std::move(lock).error().wrap(what);
   // Under the lock, any temp file is left over from a writer that died.
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(ipam.dir_, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.starts_with(ipam.network_ + ".json.tmp.") || name.starts_with(ipam.network_ + ".journal.tmp."))
-      std::filesystem::remove(entry.path(), ec);
-  }
+  store.records().remove_leftovers(store.snapshot_name());
+  store.records().remove_leftovers(store.journal_name());
   if (!std::filesystem::exists(ipam.store_))
     if (auto s = store.write_snapshot(State{}, 0); !s) return std::move(s).error().wrap(what);
   if (auto r = store.refresh(); !r) return std::move(r).error().wrap(what);
@@ -497,7 +454,7 @@ Result<void> Ipam::release(std::string_view owner) {
 
 Result<std::vector<Lease>> Ipam::list() const {
   IpamStore store{*this, *cache_};
-  auto lock = core::FileLock::acquire(lock_);
+  auto lock = store.records().lock(store.lock_name());
   if (!lock) return lock.error();
   if (auto r = store.refresh(); !r) {
     cache_->valid = false;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/net/native_backend.hpp"
 
+#include "berth/core/error_list.hpp"
 #include "berth/core/fs.hpp"
+#include "berth/core/names.hpp"
 #include "berth/core/log.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/net/ipam.hpp"
@@ -25,26 +27,6 @@ namespace fs = std::filesystem;
 using core::Errc;
 using core::make_error;
 using core::Result;
-
-/// Joins the errors of a teardown that went on past failures.
-class ErrorList {
-public:
-  template <class T>
-  void add_if(const Result<T>& r) {
-    if (!r) errors_.push_back(r.error());
-  }
-  Result<void> result(std::string_view what) const {
-    if (errors_.empty()) return {};
-    std::string joined;
-    for (const auto& e : errors_) joined += (joined.empty() ? "" : "; ") + e.message();
-    core::Error e = errors_.front();
-    e.context = fmt::format("{}: {}", what, joined);
-    return e;
-  }
-
-private:
-  std::vector<core::Error> errors_;
-};
 
 /// A locally administered unicast MAC derived from the network and the
 /// container: stable across retries, and known before any address is, so
@@ -191,7 +173,7 @@ public:
 
   Result<void> teardown(const TeardownRequest& req) override {
     const std::string what = fmt::format("detach container '{}' from network '{}'", req.container_id, o_.network.name);
-    if (auto v = state::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
+    if (auto v = core::validate_container_id(req.container_id); !v) return std::move(v).error().wrap(what);
     auto lock = core::FileLock::acquire(lock_path_);
     if (!lock) return std::move(lock).error().wrap(what);
     return teardown_locked(req.container_id).result(what);
@@ -301,7 +283,7 @@ private:
   }
 
   Result<std::vector<PortMapping>> validate_request(const SetupRequest& req) {
-    if (auto v = state::validate_container_id(req.container_id); !v) return v.error();
+    if (auto v = core::validate_container_id(req.container_id); !v) return v.error();
     if (auto v = validate_interface_name(req.ifname); !v) return v.error();
     if (o_.network.internal && !req.ports.empty())
       return make_error(Errc::invalid_argument,
@@ -432,8 +414,8 @@ private:
     return a;
   }
 
-  ErrorList teardown_locked(const std::string& id) {
-    ErrorList errors;
+  core::ErrorList teardown_locked(const std::string& id) {
+    core::ErrorList errors;
     // The veth first. Deleting the host end takes the container end with
     // it, even when the container's namespace is already gone. Teardown goes
     // on once the kernel has unregistered it (about 1 ms); the kernel's wait
@@ -454,7 +436,7 @@ private:
   }
 
   Result<void> check_impl(const SetupRequest& req) {
-    if (auto v = state::validate_container_id(req.container_id); !v) return v.error();
+    if (auto v = core::validate_container_id(req.container_id); !v) return v.error();
     auto record = state::load_attachment(o_.state_dir, o_.network.name, req.container_id);
     if (!record) return record.error();
     if (!*record) return make_error(Errc::not_found, "the container is not attached");

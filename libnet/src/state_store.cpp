@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "state_store.hpp"
 
-#include "berth/core/fs.hpp"
 #include "berth/core/names.hpp"
+#include "berth/core/store.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -19,13 +19,11 @@ using core::Errc;
 using core::make_error;
 using core::Result;
 
-fs::path network_file(const fs::path& dir, std::string_view name) {
-  return dir / "networks" / (std::string(name) + ".json");
+core::RecordStore networks_store(const fs::path& dir) { return core::RecordStore(dir / "networks"); }
+core::RecordStore containers_store(const fs::path& dir, std::string_view network) {
+  return core::RecordStore(dir / "containers" / std::string(network));
 }
-fs::path container_dir(const fs::path& dir, std::string_view network) { return dir / "containers" / std::string(network); }
-fs::path container_file(const fs::path& dir, std::string_view network, std::string_view id) {
-  return container_dir(dir, network) / (std::string(id) + ".json");
-}
+std::string record_name(std::string_view name) { return std::string(name) + ".json"; }
 
 std::string str(const json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -39,15 +37,18 @@ json::array strings(const std::vector<std::string>& v) {
   return a;
 }
 
-Result<json::object> read_object(const fs::path& p) {
-  auto text = core::read_file(p);
+/// A record as a JSON object; nullopt when there is none.
+Result<std::optional<json::object>> read_object(const core::RecordStore& store, const std::string& name) {
+  const fs::path p = store.path_of(name);
+  auto text = store.get(name);
   if (!text) return text.error();
+  if (!*text) return std::optional<json::object>{};
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = json::parse(**text, ec);
   if (ec || !v.is_object())
     return make_error(Errc::corrupt, fmt::format("record '{}' is corrupt: {}", p.string(),
                                                  ec ? ec.message() : std::string("not an object")));
-  return std::move(v.get_object());
+  return std::optional<json::object>(std::move(v.get_object()));
 }
 
 json::object to_json(const PortMapping& m) {
@@ -84,13 +85,6 @@ Result<PortMapping> port_from_json(const json::value& v) {
 
 }  // namespace
 
-Result<void> validate_container_id(std::string_view id) {
-  if (!core::is_plain_name(id, 128))
-    return make_error(Errc::invalid_argument,
-                      fmt::format("container id '{}' must be 1 to 128 letters, digits, '-', '_' or '.'", id));
-  return {};
-}
-
 Result<void> save_network(const fs::path& dir, const NetworkOptions& n) {
   json::object o{{"name", n.name},
                  {"bridge", n.bridge},
@@ -100,36 +94,38 @@ Result<void> save_network(const fs::path& dir, const NetworkOptions& n) {
   if (n.gateway) o["gateway"] = n.gateway->to_string();
   if (n.subnet6) o["subnet6"] = n.subnet6->to_string();
   if (n.gateway6) o["gateway6"] = n.gateway6->to_string();
-  if (auto r = core::make_directories(dir / "networks", 0700); !r) return r;
-  return core::write_file_atomic(network_file(dir, n.name), json::serialize(o), 0600);
+  return networks_store(dir).put(record_name(n.name), json::serialize(o));
 }
 
 Result<std::vector<NetworkOptions>> load_networks(const fs::path& dir) {
   std::vector<NetworkOptions> out;
-  std::error_code ec;
-  if (!fs::exists(dir / "networks", ec)) return out;
-  for (const auto& entry : fs::directory_iterator(dir / "networks", ec)) {
-    if (entry.path().extension() != ".json") continue;
-    auto o = read_object(entry.path());
-    if (!o) return o.error();
+  const core::RecordStore store = networks_store(dir);
+  auto names = store.list(".json");
+  if (!names) return names.error();
+  for (const auto& name : *names) {
+    const fs::path file = store.path_of(name);
+    auto record = read_object(store, name);
+    if (!record) return record.error();
+    if (!*record) continue;  // removed meanwhile
+    const json::object* o = &**record;
     NetworkOptions n;
     n.name = str(*o, "name");
     n.bridge = str(*o, "bridge");
     auto subnet = Subnet::parse(str(*o, "subnet"));
-    if (!subnet) return std::move(subnet).error().wrap(fmt::format("record '{}'", entry.path().string()));
+    if (!subnet) return std::move(subnet).error().wrap(fmt::format("record '{}'", file.string()));
     n.subnet = *subnet;
     auto address = [&](std::string_view key, std::optional<IpAddress>& field) -> Result<void> {
       auto text = str(*o, key);
       if (text.empty()) return {};
       auto ip = parse_address(text);
-      if (!ip) return std::move(ip).error().wrap(fmt::format("record '{}'", entry.path().string()));
+      if (!ip) return std::move(ip).error().wrap(fmt::format("record '{}'", file.string()));
       field = *ip;
       return {};
     };
     if (auto r = address("gateway", n.gateway); !r) return r.error();
     if (auto s6 = str(*o, "subnet6"); !s6.empty()) {
       auto s = Subnet::parse(s6);
-      if (!s) return std::move(s).error().wrap(fmt::format("record '{}'", entry.path().string()));
+      if (!s) return std::move(s).error().wrap(fmt::format("record '{}'", file.string()));
       n.subnet6 = *s;
     }
     if (auto r = address("gateway6", n.gateway6); !r) return r.error();
@@ -150,8 +146,7 @@ Result<void> save_attachment(const fs::path& dir, const Attachment& a) {
                  {"host_veth", a.host_veth}, {"mac", a.mac}, {"addresses", std::move(addrs)},
                  {"gateways", std::move(gws)}, {"netns", a.netns.string()}, {"ports", std::move(ports)},
                  {"hostname", a.hostname}, {"aliases", strings(a.aliases)}};
-  if (auto r = core::make_directories(container_dir(dir, a.network), 0700); !r) return r;
-  return core::write_file_atomic(container_file(dir, a.network, a.container_id), json::serialize(o), 0600);
+  return containers_store(dir, a.network).put(record_name(a.container_id), json::serialize(o));
 }
 
 namespace {
@@ -196,27 +191,26 @@ Result<Attachment> attachment_from(const json::object& o, const fs::path& file) 
 
 Result<std::optional<Attachment>> load_attachment(const fs::path& dir, std::string_view network,
                                                   std::string_view container_id) {
-  const fs::path file = container_file(dir, network, container_id);
-  auto o = read_object(file);
-  if (!o) {
-    if (o.error().code == std::errc::no_such_file_or_directory) return std::optional<Attachment>{};
-    return o.error();
-  }
-  auto a = attachment_from(*o, file);
+  const core::RecordStore store = containers_store(dir, network);
+  const std::string name = record_name(container_id);
+  auto o = read_object(store, name);
+  if (!o) return o.error();
+  if (!*o) return std::optional<Attachment>{};
+  auto a = attachment_from(**o, store.path_of(name));
   if (!a) return a.error();
   return std::optional<Attachment>(std::move(*a));
 }
 
 Result<std::vector<Attachment>> load_attachments(const fs::path& dir, std::string_view network) {
   std::vector<Attachment> out;
-  std::error_code ec;
-  const fs::path d = container_dir(dir, network);
-  if (!fs::exists(d, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(d, ec)) {
-    if (entry.path().extension() != ".json") continue;
-    auto o = read_object(entry.path());
+  const core::RecordStore store = containers_store(dir, network);
+  auto names = store.list(".json");
+  if (!names) return names.error();
+  for (const auto& name : *names) {
+    auto o = read_object(store, name);
     if (!o) return o.error();
-    auto a = attachment_from(*o, entry.path());
+    if (!*o) continue;  // removed meanwhile
+    auto a = attachment_from(**o, store.path_of(name));
     if (!a) return a.error();
     out.push_back(std::move(*a));
   }
@@ -224,10 +218,7 @@ Result<std::vector<Attachment>> load_attachments(const fs::path& dir, std::strin
 }
 
 Result<void> remove_attachment(const fs::path& dir, std::string_view network, std::string_view container_id) {
-  const fs::path file = container_file(dir, network, container_id);
-  if (::unlink(file.c_str()) != 0 && errno != ENOENT)
-    return core::errno_error(errno, fmt::format("remove record '{}'", file.string()));
-  return {};
+  return containers_store(dir, network).remove(record_name(container_id));
 }
 
 }  // namespace berth::net::state

@@ -28,7 +28,4 @@ namespace berth::net::state {
 [[nodiscard]] core::Result<void> remove_attachment(const std::filesystem::path& dir, std::string_view network,
                                                    std::string_view container_id);
 
-/// Container ids become file names: refuse anything that is not a plain name.
-[[nodiscard]] core::Result<void> validate_container_id(std::string_view id);
-
 }  // namespace berth::net::state

@@ -24,6 +24,7 @@ enum class Errc {
   corrupt,               ///< stored state cannot be read back
   protocol,              ///< a peer answered something we do not understand
   child_failed,          ///< a program we ran exited non-zero
+  several,               ///< more than one step failed (see ErrorList); the context lists them
 };
 
 /// The category of `Errc`.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "berth/core/error.hpp"
+
 #include <cstddef>
 #include <string_view>
 
@@ -18,5 +20,13 @@ namespace berth::core {
   }
   return true;
 }
+
+/// The longest container id berth takes (Docker's are 64 hex digits).
+inline constexpr std::size_t kMaxContainerId = 128;
+
+/// Container ids become file names and parts of interface names: anything
+/// that is not a plain name of at most kMaxContainerId characters is refused,
+/// with an error naming the id.
+[[nodiscard]] Result<void> validate_container_id(std::string_view id);
 
 }  // namespace berth::core

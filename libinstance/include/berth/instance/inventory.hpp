@@ -3,6 +3,7 @@
 
 #include "berth/core/error.hpp"
 #include "berth/core/fs.hpp"
+#include "berth/core/store.hpp"
 #include "berth/instance/env.hpp"
 #include "berth/instance/render.hpp"
 
@@ -34,8 +35,9 @@ struct InstanceRecord {
 /// was created). Written atomically; `lock()` serialises creates and destroys.
 class Inventory {
 public:
-  explicit Inventory(std::filesystem::path dir = "/etc/dockyard/instances") : dir_(std::move(dir)) {}
-  [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+  explicit Inventory(std::filesystem::path dir = "/etc/dockyard/instances")
+      : records_(std::move(dir), {.directory = 0755, .record = 0644}) {}
+  [[nodiscard]] const std::filesystem::path& dir() const { return records_.dir(); }
   [[nodiscard]] core::Result<core::FileLock> lock() const;
   [[nodiscard]] core::Result<void> save(const InstanceRecord& record) const;
   /// The instance with this prefix, or nullopt.
@@ -46,7 +48,7 @@ public:
   [[nodiscard]] core::Result<void> remove(const std::string& prefix) const;
 
 private:
-  std::filesystem::path dir_;
+  core::RecordStore records_;
 };
 
 }  // namespace berth::instance

@@ -82,7 +82,6 @@ private:
   std::filesystem::path dir_;
   std::filesystem::path store_;
   std::filesystem::path journal_;
-  std::filesystem::path lock_;
   std::unique_ptr<IpamCache> cache_;  // what was read, and where reading stopped
 };
 
