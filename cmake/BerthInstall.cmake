@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # `cmake --install` exports the static libraries as a CMake package:
-#   find_package(berth REQUIRED)  ->  berth::core, berth::net
+#   find_package(berth REQUIRED)  ->  berth::core, berth::net, berth::runtime, berth::instance
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS berth_core berth_net berth_instance
+install(TARGETS berth_core berth_net berth_runtime berth_instance
         EXPORT berthTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY libcore/include/berth libnet/include/berth libinstance/include/berth
+install(DIRECTORY libcore/include/berth libnet/include/berth libruntime/include/berth libinstance/include/berth
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(BERTH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/berth)

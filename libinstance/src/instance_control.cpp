@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/core/detach.hpp"
 #include "berth/core/fs.hpp"
-#include "berth/instance/docker_api.hpp"
 #include "instance_internal.hpp"
 
 #include <fmt/format.h>
@@ -14,15 +13,6 @@ RenderOptions render_options(const InstanceRecord& r, const HostPaths& host) {
   o.firewall = r.options.firewall;
   o.sysbox = r.options.sysbox;
   return o;
-}
-
-std::string unit_state(const InstanceEnv& env) {
-  // is-active exits non-zero for anything but "active"; its output is still the state.
-  auto r = core::run({.program = "systemctl", .args = {"is-active", env.unit()}, .timeout = std::chrono::seconds(30)});
-  if (!r) return "unknown";
-  std::string s = r->out;
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s.empty() ? "unknown" : s;
 }
 
 std::optional<pid_t> running_pid(const InstanceEnv& env, detail::Daemon which = detail::Daemon::Dockerd) {
@@ -53,21 +43,21 @@ core::Result<void> start(const InstanceRecord& r, const HostPaths& host, const P
   const std::string what = "start " + env.prefix;
   if (r.options.systemd) {
     if (progress) progress(fmt::format("{}: starting {}", env.prefix, env.unit()));
-    if (auto started = detail::systemctl({"start", env.unit()}); !started) {
-      auto e = std::move(started).error();
-      if (auto why = detail::last_unit_log_line({env.unit(), env.containerd_unit()}); !why.empty())
-        e.context += fmt::format(" (its log ends: {})", why);
-      return std::move(e).wrap(what);
-    }
+    // Enabled here, not at create: an instance created with --no-start stays
+    // off, across reboots too, until it is started.
+    if (!host.units->is_enabled(env.unit()) || !host.units->is_enabled(env.containerd_unit()))
+      BERTH_TRY(host.units->enable({env.containerd_unit(), env.unit()}), what);
+    if (auto started = host.units->start({env.unit(), env.containerd_unit()}); !started)
+      return std::move(started).error().wrap(what);
     auto alive = [&] {
-      auto s = unit_state(env);
+      auto s = host.units->active_state(env.unit());
       return s == "active" || s == "activating" || s == "reloading";
     };
-    BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, alive, progress), what);
+    BERTH_TRY(detail::wait_for_socket(env, host, host.start_timeout, alive, progress), what);
     return {};
   }
   if (auto pid = running_pid(env)) {
-    BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
+    BERTH_TRY(detail::wait_for_socket(env, host, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
               what);
     return {};
   }
@@ -81,7 +71,7 @@ core::Result<void> start(const InstanceRecord& r, const HostPaths& host, const P
                                    .env = daemon_environment(env)},
                                   layout_of(env).log / "dockerd.log");
   if (!pid) return std::move(pid).error().wrap(what);
-  BERTH_TRY(detail::wait_for_socket(env, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
+  BERTH_TRY(detail::wait_for_socket(env, host, host.start_timeout, [&] { return core::process_alive(*pid); }, progress),
             what);
   return {};
 }
@@ -91,7 +81,7 @@ core::Result<void> stop(const InstanceRecord& r, const HostPaths& host, const Pr
   const std::string what = "stop " + env.prefix;
   if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
   if (r.options.systemd) {
-    BERTH_TRY(detail::systemctl({"stop", env.unit(), env.containerd_unit()}), what);
+    BERTH_TRY(host.units->stop({env.unit(), env.containerd_unit()}), what);
     return {};
   }
   if (auto pid = running_pid(env)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
@@ -102,14 +92,14 @@ core::Result<void> stop(const InstanceRecord& r, const HostPaths& host, const Pr
   return {};
 }
 
-core::Result<InstanceStatus> status(const InstanceRecord& r, const HostPaths&) {
+core::Result<InstanceStatus> status(const InstanceRecord& r, const HostPaths& host) {
   InstanceStatus s;
   s.pid = running_pid(r.env);
   if (r.options.systemd)
-    s.state = unit_state(r.env);
+    s.state = host.units->active_state(r.env.unit());
   else
     s.state = s.pid ? "active" : "inactive";
-  s.answers = docker_answers(layout_of(r.env).socket, std::chrono::seconds(2));
+  s.answers = host.docker(layout_of(r.env).socket)->ping(std::chrono::seconds(2));
   return s;
 }
 

@@ -51,7 +51,7 @@ core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
     bool changed = false;
     for (const auto& [name, text] : {std::pair{env.containerd_unit(), render_containerd_unit(env)},
                                      std::pair{env.unit(), render_unit(env, render)}}) {
-      const auto path = host.unit_dir / name;
+      const auto path = host.units->unit_dir() / name;
       auto before = core::read_file(path);
       changed = changed || (before && *before != text);
       BERTH_TRY(core::write_file_atomic(path, text, 0644), "lay out");
@@ -59,8 +59,8 @@ core::Result<void> lay_out(const InstanceEnv& env, const InstanceOptions& mode,
     // A reload costs systemd ~0.1 s and serialises concurrent creates. A new
     // unit needs none (systemd 252 loads a unit file it has not seen when it
     // is first started); only a changed one does.
-    if (changed) BERTH_TRY(detail::systemctl({"daemon-reload"}), "lay out");
-    BERTH_TRY(detail::systemctl({"enable", "--no-reload", env.containerd_unit(), env.unit()}), "lay out");
+    if (changed) BERTH_TRY(host.units->daemon_reload(), "lay out");
+    // Enabled by start(): an instance created with --no-start stays off until then.
   }
   return {};
 }
@@ -71,7 +71,7 @@ core::Result<std::map<std::string, std::filesystem::path>> preflight(const Insta
                                                                      const InstanceOptions& mode,
                                                                      const HostPaths& host) {
   BERTH_TRY(validate(env), "");
-  if (mode.systemd && !systemd_running())
+  if (mode.systemd && !host.units->available())
     return core::make_error(Errc::invalid_argument, "systemd does not run this host (use --no-systemd)");
   if (mode.firewall == FirewallMode::Nftables) {
     if (auto found = find_firewall_program(host.firewall_program); !found)
@@ -87,8 +87,6 @@ core::Result<std::map<std::string, std::filesystem::path>> preflight(const Insta
 }
 
 }  // namespace
-
-bool systemd_running() { return ::access("/run/systemd/system", F_OK) == 0; }
 
 core::Result<void> create(const InstanceEnv& env, const CreateOptions& options, const HostPaths& host,
                           const Progress& progress) {
@@ -119,7 +117,7 @@ core::Result<void> create(const InstanceEnv& env, const CreateOptions& options, 
       if (::access((l.bin / "dockerd").c_str(), F_OK) == 0 || ::access(l.env_file.c_str(), F_OK) == 0)
         return core::make_error(Errc::already_exists,
                                 fmt::format("{}: {} already holds a dockyard instance", what, env.root.string()));
-      auto view = read_host_view({.inventory_dir = host.inventory.dir(), .unit_dirs = {host.unit_dir}});
+      auto view = read_host_view({.inventory_dir = host.inventory.dir(), .unit_dirs = {host.units->unit_dir()}});
       if (!view) return std::move(view).error().wrap(what);
       // The operator chose (or gen-env checked) Docker's pools; here only real collisions count.
       BERTH_TRY(check_collisions(env, *view, /*allow_docker_pools=*/true), what);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/core/detach.hpp"
+#include "berth/core/error_list.hpp"
 #include "berth/core/process.hpp"
 #include "berth/instance/accounts.hpp"
-#include "berth/instance/docker_api.hpp"
 #include "berth/net/firewall.hpp"
 #include "berth/net/link.hpp"
 #include "instance_internal.hpp"
@@ -92,57 +92,69 @@ core::Result<void> destroy(const InstanceEnv& env, const HostPaths& host, const 
                                                               env.prefix, (*record)->env.root.string()));
   const Layout l = layout_of(env);
   const auto unit = detail::unit_path(env, host);
-  const auto containerd_unit = host.unit_dir / env.containerd_unit();
+  const auto containerd_unit = host.units->unit_dir() / env.containerd_unit();
   const bool has_unit = std::filesystem::exists(unit) || std::filesystem::exists(containerd_unit);
+  const bool units_here = has_unit && host.units->available();
+  // Every step runs, whatever failed before it, and every failure is
+  // reported; the inventory entry goes last and only when all went well,
+  // so that destroy can be run again to finish the job.
+  core::ErrorList errors;
 
   // Containers first, through the API while dockerd still runs: they are
   // stopped and their mounts and network namespaces released properly.
-  if (docker_answers(l.socket, std::chrono::seconds(2))) {
-    if (auto ids = list_containers(l.socket)) {
+  if (auto engine = host.docker(l.socket); engine->ping(std::chrono::seconds(2))) {
+    if (auto ids = engine->list_containers()) {
       if (progress && !ids->empty())
         progress(fmt::format("{}: removing {} container(s)", env.prefix, ids->size()));
-      for (const auto& id : *ids) (void)remove_container(l.socket, id);
+      for (const auto& id : *ids) (void)engine->remove_container(id);  // leftovers are killed below
     }
   }
   if (progress) progress(fmt::format("{}: stopping dockerd", env.prefix));
-  if (has_unit && systemd_running())
-    for (const auto& u : {env.unit(), env.containerd_unit()}) (void)detail::systemctl({"disable", "--now", u});
+  if (units_here)  // one by one: either may be gone already
+    for (const auto& u : {env.unit(), env.containerd_unit()}) (void)host.units->disable({u}, true);
   for (auto which : {detail::Daemon::Dockerd, detail::Daemon::Containerd})
-    if (auto pid = detail::daemon_pid(env, which)) BERTH_TRY(core::terminate_process(*pid, std::chrono::seconds(30)), what);
+    if (auto pid = detail::daemon_pid(env, which))
+      errors.add_if(core::terminate_process(*pid, std::chrono::seconds(30)));
   kill_leftovers(env);
 
   // Both firewall kinds, in case the record is gone: the instance's table
   // (a missing one is fine) and its iptables rules (each -D may fail harmlessly).
   if (auto fw = net::make_nft_firewall({.table = env.table()}))
-    BERTH_TRY((*fw)->remove(), what);
+    errors.add_if((*fw)->remove());
+  else
+    errors.add(std::move(fw).error());
   RenderOptions o = host.tools;
   o.firewall = FirewallMode::Iptables;
   if (core::find_program(o.iptables)) (void)detail::run_steps(stop_steps(env, o));
-  if (auto links = net::Links::open()) BERTH_TRY(links->remove_if_present(env.bridge()), what);
+  if (auto links = net::Links::open())
+    errors.add_if(links->remove_if_present(env.bridge()));
+  else
+    errors.add(std::move(links).error());
 
   if (has_unit) {
     for (const auto& u : {unit, containerd_unit}) {
       std::error_code ec;
       std::filesystem::remove(u, ec);
-      if (ec) return core::make_error(ec, what + ": remove " + u.string());
+      if (ec) errors.add(core::make_error(ec, "remove " + u.string()));
     }
-    if (systemd_running()) {
-      (void)detail::systemctl({"daemon-reload"});
-      (void)detail::systemctl({"reset-failed", env.unit(), env.containerd_unit()});
+    if (units_here) {
+      (void)host.units->daemon_reload();
+      (void)host.units->reset_failed({env.unit(), env.containerd_unit()});
     }
   }
   if (*record && (*record)->options.sysbox && !(*record)->options.systemd)
-    BERTH_TRY(detail::sysbox_release(env.prefix, host), what);
+    errors.add_if(detail::sysbox_release(env.prefix, host));
 
   if (progress) progress(fmt::format("{}: removing {}", env.prefix, env.root.string()));
   unmount_under({l.root, env.exec_root()});
   // Only the layout's own entries: a root such as /srv may hold other things.
   for (const auto& p : {l.socket, l.data_root, l.runtime, l.root / "sysbox", env.exec_root()})
-    BERTH_TRY(remove_tree(p), what);
+    errors.add_if(remove_tree(p));
   std::error_code ec;
   std::filesystem::remove(l.root, ec);  // only if empty now; otherwise it was not ours alone
 
-  BERTH_TRY(remove_system_account(env.group()), what);
+  errors.add_if(remove_system_account(env.group()));
+  if (!errors.empty()) return errors.result(what);
   BERTH_TRY(host.inventory.remove(env.prefix), what);
   BERTH_TRY(detail::remove_sysbox_if_unused(host), what);
   return {};

@@ -15,13 +15,6 @@ namespace berth::instance::detail {
 /// Runs start or stop steps in order (the same ones systemd runs from the unit).
 [[nodiscard]] core::Result<void> run_steps(const std::vector<Step>& steps);
 
-/// `systemctl ARGS...`; a failure names the verb and unit and says systemctl's reason.
-[[nodiscard]] core::Result<std::string> systemctl(std::vector<std::string> args);
-
-/// The last line the first of `units` that has one logged to the journal in
-/// its latest run ("" when none did, or journalctl is missing): why a start failed.
-[[nodiscard]] std::string last_unit_log_line(const std::vector<std::string>& units);
-
 /// The pid in a pid file, if the file holds one.
 [[nodiscard]] std::optional<pid_t> read_pidfile(const std::filesystem::path& path);
 
@@ -37,7 +30,8 @@ enum class Daemon { Dockerd, Containerd };
 
 /// Waits until the socket answers /_ping; gives up at the deadline or as soon
 /// as `still_starting` says the daemon is gone (with its log's last line).
-[[nodiscard]] core::Result<void> wait_for_socket(const InstanceEnv& env, std::chrono::seconds timeout,
+[[nodiscard]] core::Result<void> wait_for_socket(const InstanceEnv& env, const HostPaths& host,
+                                                 std::chrono::seconds timeout,
                                                  const std::function<bool()>& still_starting,
                                                  const Progress& progress);
 

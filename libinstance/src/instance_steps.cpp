@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "berth/core/http.hpp"
 #include "berth/core/process.hpp"
-#include "berth/instance/docker_api.hpp"
 #include "instance_internal.hpp"
 
 #include <fmt/format.h>
@@ -24,53 +24,6 @@ core::Result<void> run_steps(const std::vector<Step>& steps) {
     if (!r && !s.may_fail) return std::move(r).error();
   }
   return {};
-}
-
-namespace {
-
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
-  while (!s.empty() && (s.front() == '\n' || s.front() == ' ')) s.remove_prefix(1);
-  return s;
-}
-
-}  // namespace
-
-core::Result<std::string> systemctl(std::vector<std::string> args) {
-  std::string command = "systemctl";
-  for (const auto& a : args) command += " " + a;
-  auto r = core::run({.program = "systemctl", .args = std::move(args), .timeout = std::chrono::seconds(180)});
-  if (!r) return std::move(r).error();
-  if (r->success()) return r->out;
-  // systemctl says why in its first line ("Job for X failed because the
-  // control process exited with error code."); the rest points to journalctl.
-  std::string_view err = trimmed(r->err);
-  err = trimmed(err.substr(0, err.find('\n')));
-  if (err.ends_with('.')) err.remove_suffix(1);  // our error goes on after it
-  return core::make_error(core::Errc::child_failed,
-                          err.empty() ? fmt::format("{}: exit code {}", command, r->exit_code)
-                                      : fmt::format("{}: {}", command, err));
-}
-
-std::string last_unit_log_line(const std::vector<std::string>& units) {
-  for (const auto& unit : units) {
-    // Only what the unit's processes wrote in its latest run (its invocation
-    // id), not systemd's own lines about it: dockerd's "failed to start daemon:
-    // ..." or an ExecStartPre program's error.
-    auto id = core::run({.program = "systemctl",
-                         .args = {"show", "-p", "InvocationID", "--value", unit},
-                         .timeout = std::chrono::seconds(10)});
-    if (!id || !id->success() || trimmed(id->out).empty()) continue;
-    auto r = core::run({.program = "journalctl",
-                        .args = {"--no-pager", "-q", "-o", "cat", "-n", "1",
-                                 "_SYSTEMD_INVOCATION_ID=" + std::string(trimmed(id->out))},
-                        .timeout = std::chrono::seconds(10)});
-    if (!r || !r->success() || trimmed(r->out).empty()) continue;
-    std::string line(trimmed(r->out));
-    if (line.size() > 300) line = line.substr(line.size() - 300);
-    return line;
-  }
-  return "";
 }
 
 std::optional<pid_t> read_pidfile(const std::filesystem::path& path) {
@@ -100,7 +53,7 @@ core::Result<void> wait_for_listener(const std::filesystem::path& socket, std::c
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string path = socket.string();
   while (std::chrono::steady_clock::now() < deadline) {
-    if (accepts_connections(socket)) return {};
+    if (core::http::accepts_connections(socket)) return {};
     if (still_starting && !still_starting())
       return core::make_error(core::Errc::child_failed, path + ": the daemon stopped before it listened");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -121,14 +74,15 @@ std::string last_log_line(const std::filesystem::path& log) {
 
 }  // namespace
 
-core::Result<void> wait_for_socket(const InstanceEnv& env, std::chrono::seconds timeout,
+core::Result<void> wait_for_socket(const InstanceEnv& env, const HostPaths& host, std::chrono::seconds timeout,
                                    const std::function<bool()>& still_starting, const Progress& progress) {
   const Layout l = layout_of(env);
   if (progress) progress(fmt::format("{}: waiting for {} to answer", env.prefix, l.socket.string()));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto pause = std::chrono::milliseconds(20);
+  auto engine = host.docker(l.socket);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (docker_answers(l.socket, std::chrono::seconds(2))) return {};
+    if (engine->ping(std::chrono::seconds(2))) return {};
     if (still_starting && !still_starting()) {
       const std::string last = last_log_line(l.log / "dockerd.log");
       return core::make_error(core::Errc::child_failed,
@@ -142,6 +96,8 @@ core::Result<void> wait_for_socket(const InstanceEnv& env, std::chrono::seconds 
                                                              timeout.count()));
 }
 
-std::filesystem::path unit_path(const InstanceEnv& env, const HostPaths& host) { return host.unit_dir / env.unit(); }
+std::filesystem::path unit_path(const InstanceEnv& env, const HostPaths& host) {
+  return host.units->unit_dir() / env.unit();
+}
 
 }  // namespace berth::instance::detail

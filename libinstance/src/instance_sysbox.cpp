@@ -53,7 +53,7 @@ core::Result<void> install_sysbox(const std::filesystem::path& source_dir, const
             "");
   if (systemd) {
     BERTH_TRY(core::write_file_atomic(host.sysbox.unit, render_sysbox_unit(host.sysbox)), "");
-    BERTH_TRY(systemctl({"daemon-reload"}), "");
+    BERTH_TRY(host.units->daemon_reload(), "");
   }
   return {};
 }
@@ -103,9 +103,9 @@ core::Result<void> remove_sysbox_if_unused(const HostPaths& host) {
   if (std::any_of(all->begin(), all->end(), [](const auto& r) { return r.options.sysbox; })) return {};
   std::error_code ec;
   if (std::filesystem::exists(host.sysbox.unit, ec)) {
-    if (systemd_running()) (void)systemctl({"stop", host.sysbox.unit.filename().string()});
+    if (host.units->available()) (void)host.units->stop({host.sysbox.unit.filename().string()});
     std::filesystem::remove(host.sysbox.unit, ec);
-    if (systemd_running()) (void)systemctl({"daemon-reload"});
+    if (host.units->available()) (void)host.units->daemon_reload();
   }
   for (const auto& d : {host.sysbox.bin_dir, host.sysbox.state_dir, host.sysbox.log_dir}) {
     std::filesystem::remove_all(d, ec);

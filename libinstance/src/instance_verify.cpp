@@ -3,7 +3,6 @@
 #include "berth/core/process.hpp"
 #include "berth/instance/accounts.hpp"
 #include "berth/instance/binaries.hpp"
-#include "berth/instance/docker_api.hpp"
 #include "instance_internal.hpp"
 
 #include <fmt/format.h>
@@ -74,15 +73,15 @@ core::Result<std::vector<std::string>> verify(const InstanceRecord& r, const Hos
   const bool running = st->state == "active";
   if (r.options.systemd) {
     expect_file(problems, detail::unit_path(env, host), render_unit(env, render));
-    expect_file(problems, host.unit_dir / env.containerd_unit(), render_containerd_unit(env));
+    expect_file(problems, host.units->unit_dir() / env.containerd_unit(), render_containerd_unit(env));
     for (const auto& u : {env.unit(), env.containerd_unit()})
-      if (output_of({"systemctl", "is-enabled", u}) != "enabled\n") problems.push_back(fmt::format("{} is not enabled", u));
+      if (!host.units->is_enabled(u)) problems.push_back(fmt::format("{} is not enabled", u));
   }
   if (!running) {
     problems.push_back(fmt::format("dockerd is not running ({})", st->state));
     return problems;
   }
-  if (r.options.systemd ? output_of({"systemctl", "is-active", env.containerd_unit()}) != "active\n"
+  if (r.options.systemd ? host.units->active_state(env.containerd_unit()) != "active"
                         : !detail::daemon_pid(env, detail::Daemon::Containerd))
     problems.push_back("the instance's containerd is not running");
   const std::string ip = host.tools.ip.string();

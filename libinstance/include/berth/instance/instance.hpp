@@ -4,6 +4,8 @@
 #include "berth/core/error.hpp"
 #include "berth/instance/inventory.hpp"
 #include "berth/instance/render.hpp"
+#include "berth/runtime/docker/engine.hpp"
+#include "berth/runtime/systemd/unit_manager.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -23,7 +25,9 @@ namespace berth::instance {
 /// Where an instance's host-wide pieces go (tests and the benchmark may move them).
 struct HostPaths {
   Inventory inventory;
-  std::filesystem::path unit_dir = "/etc/systemd/system";
+  /// The host's systemd: unit files and verbs (tests pass a fake).
+  std::shared_ptr<runtime::systemd::UnitManager> units =
+      runtime::systemd::make_unit_manager(runtime::systemd::Scope::System);
   SysboxPaths sysbox;
   /// The --no-systemd sysbox reference count (`dockyard-refcount` + `.lock`).
   std::filesystem::path refcount_dir = "/run/sysbox";
@@ -31,6 +35,8 @@ struct HostPaths {
   /// berth-firewall to copy into instances; empty: next to this program, or in PATH.
   std::filesystem::path firewall_program;
   std::chrono::seconds start_timeout{120};
+  /// The Docker Engine API client of an instance's socket (tests pass fakes).
+  runtime::docker::EngineFactory docker = runtime::docker::make_engine;
 };
 
 /// Told what is happening during long operations ("waiting for /dy1/docker.sock").
@@ -45,13 +51,10 @@ struct CreateOptions {
   std::optional<std::filesystem::path> sysbox_dir;
 };
 
-/// True when systemd runs this host (/run/systemd/system exists).
-[[nodiscard]] bool systemd_running();
-
 [[nodiscard]] core::Result<void> create(const InstanceEnv& env, const CreateOptions& options, const HostPaths& host,
                                         const Progress& progress);
-/// Starts dockerd (through its unit, or detached with a pid file) and waits
-/// until the socket answers.
+/// Starts dockerd (through its units, which it enables for boot too; or
+/// detached with a pid file) and waits until the socket answers.
 [[nodiscard]] core::Result<void> start(const InstanceRecord& instance, const HostPaths& host, const Progress& progress);
 /// Stops dockerd; the firewall rules go with it.
 [[nodiscard]] core::Result<void> stop(const InstanceRecord& instance, const HostPaths& host, const Progress& progress);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/dns/policy.hpp"
+#include "berth/runtime/daemon/policy.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-namespace berth::net::dns {
+namespace berth::runtime {
 
 core::Result<DnsMode> parse_dns_mode(std::string_view text) {
   if (text == "auto") return DnsMode::Auto;
@@ -14,6 +14,13 @@ core::Result<DnsMode> parse_dns_mode(std::string_view text) {
   if (text == "off") return DnsMode::Off;
   return core::make_error(core::Errc::invalid_argument,
                           fmt::format("unknown DNS mode '{}' (expected auto, embedded, cni or off)", text));
+}
+
+core::Result<NetDriver> parse_net_driver(std::string_view text) {
+  if (text == "native") return NetDriver::Native;
+  if (text == "cni") return NetDriver::Cni;
+  return core::make_error(core::Errc::invalid_argument,
+                          fmt::format("unknown network driver '{}' (expected native or cni)", text));
 }
 
 bool use_embedded_dns(DnsMode mode, NetDriver driver, const std::vector<bool>& network_internal) {
@@ -29,4 +36,4 @@ bool use_embedded_dns(DnsMode mode, NetDriver driver, const std::vector<bool>& n
   return false;
 }
 
-}  // namespace berth::net::dns
+}  // namespace berth::runtime

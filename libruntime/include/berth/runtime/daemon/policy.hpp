@@ -6,14 +6,17 @@
 #include <string_view>
 #include <vector>
 
-namespace berth::net::dns {
+namespace berth::runtime {
 
 /// The daemon's `--dns` setting.
 enum class DnsMode { Auto, Embedded, Cni, Off };
 /// The daemon's `--net-driver`.
 enum class NetDriver { Native, Cni };
 
+/// "auto", "embedded", "cni" or "off"; anything else is one error naming the choices.
 [[nodiscard]] core::Result<DnsMode> parse_dns_mode(std::string_view text);
+/// "native" or "cni".
+[[nodiscard]] core::Result<NetDriver> parse_net_driver(std::string_view text);
 
 /// Whether a container gets berth's embedded DNS (and a resolv.conf pointing
 /// at it). `network_internal` lists, for each network the container (compose
@@ -22,4 +25,4 @@ enum class NetDriver { Native, Cni };
 ///   embedded: always;  cni, off: never
 [[nodiscard]] bool use_embedded_dns(DnsMode mode, NetDriver driver, const std::vector<bool>& network_internal);
 
-}  // namespace berth::net::dns
+}  // namespace berth::runtime
