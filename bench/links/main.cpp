@@ -7,7 +7,7 @@
 //   bench_links [--pairs N] [--rounds R]
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include <fmt/format.h>
 

@@ -13,10 +13,10 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/cni_backend.hpp"
-#include "berth/net/firewall.hpp"
-#include "berth/net/link.hpp"
-#include "berth/net/native_backend.hpp"
+#include "berth/net/cni/cni_backend.hpp"
+#include "berth/net/firewall/firewall.hpp"
+#include "berth/net/link/links.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include <fmt/format.h>
 

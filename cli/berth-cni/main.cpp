@@ -2,7 +2,7 @@
 // berth-cni: berth's native backend as a CNI plugin. The CNI runtime passes
 // CNI_* in the environment and the network configuration on stdin.
 #include "berth/core/log.hpp"
-#include "berth/net/cni_plugin.hpp"
+#include "berth/net/cni/cni_plugin.hpp"
 #include "environment.hpp"
 
 #include <fmt/format.h>

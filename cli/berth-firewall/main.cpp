@@ -6,7 +6,7 @@
 //                  --masquerade 10.31.7.0/24 --masquerade 10.42.0.0/16  (one line)
 //   berth-firewall --table dy1_docker remove
 #include "berth/core/detach.hpp"
-#include "berth/net/firewall.hpp"
+#include "berth/net/firewall/firewall.hpp"
 #include "options.hpp"
 #include "report.hpp"
 

@@ -2,7 +2,7 @@
 #include "berth/instance/host_view.hpp"
 
 #include "berth/core/fs.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include <fmt/format.h>
 

@@ -3,8 +3,8 @@
 #include "berth/core/error_list.hpp"
 #include "berth/core/process.hpp"
 #include "berth/instance/accounts.hpp"
-#include "berth/net/firewall.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/firewall/firewall.hpp"
+#include "berth/net/link/links.hpp"
 #include "instance_internal.hpp"
 
 #include <fmt/format.h>

@@ -2,7 +2,7 @@
 // berth-cni driven exactly as the CNI spec says: CNI_* in the environment,
 // the network configuration (with runtimeConfig.portMappings) on stdin.
 #include "berth/core/process.hpp"
-#include "berth/net/cni.hpp"
+#include "berth/net/cni/cni.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"

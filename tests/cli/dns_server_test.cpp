@@ -4,7 +4,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/process.hpp"
 #include "berth/net/dns/message.hpp"
-#include "berth/net/native_backend.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"

@@ -3,7 +3,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/process.hpp"
 #include "berth/instance/env.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // berth-cni's network configuration arrives on stdin from a CNI runtime.
-#include "berth/net/cni_plugin.hpp"
+#include "berth/net/cni/cni_plugin.hpp"
 
 #include <cstddef>
 #include <cstdint>

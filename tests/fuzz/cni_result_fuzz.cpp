@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A CNI plugin's stdout (result or error JSON) is another program's output.
-#include "berth/net/cni.hpp"
+#include "berth/net/cni/cni.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -108,7 +108,7 @@ TEST_CASE("addresses parse strictly and fold IPv4-mapped IPv6", "[address]") {
   CHECK(to_string(~Uint128{0}) == "340282366920938463463374607431768211455");
 }
 
-#include "berth/net/native_backend.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include <cstdlib>
 

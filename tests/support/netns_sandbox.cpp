@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "netns_sandbox.hpp"
 
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include <cerrno>
 #include <cstdio>

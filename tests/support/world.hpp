@@ -9,7 +9,7 @@
 
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include <chrono>
 #include <string>

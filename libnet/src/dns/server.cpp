@@ -4,7 +4,7 @@
 #include "berth/core/log.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "berth/net/dns/resolv_conf.hpp"
-#include "udp_serving_thread.hpp"
+#include "dns/udp_serving_thread.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "udp_replies.hpp"
+#include "dns/udp_replies.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "udp_serving_thread.hpp"
+#include "dns/udp_serving_thread.hpp"
 
 #include "berth/core/log.hpp"
 

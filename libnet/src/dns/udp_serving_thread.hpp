@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include "udp_replies.hpp"
+#include "dns/udp_replies.hpp"
 
 #include <array>
 #include <atomic>

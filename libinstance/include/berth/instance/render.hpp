@@ -2,7 +2,7 @@
 #pragma once
 
 #include "berth/instance/env.hpp"
-#include "berth/net/firewall.hpp"
+#include "berth/net/firewall/firewall.hpp"
 
 #include <filesystem>
 #include <string>

@@ -18,14 +18,14 @@
 //
 // Networks and ports are set elements and tagged rules, so every change is
 // one small transaction and nothing outside the owner's table is touched.
-#include "berth/net/firewall.hpp"
+#include "berth/net/firewall/firewall.hpp"
 
 #include "berth/core/log.hpp"
 #include "berth/core/names.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/unique_fd.hpp"
 #include "fnv1a.hpp"
-#include "nft.hpp"
+#include "firewall/nft.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bad input to the link layer: one clear error each, and nothing left behind.
 #include "berth/core/netns.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include "berth_catch.hpp"
 

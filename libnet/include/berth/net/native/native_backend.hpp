@@ -3,7 +3,7 @@
 
 #include "berth/core/error.hpp"
 #include "berth/net/backend.hpp"
-#include "berth/net/firewall.hpp"
+#include "berth/net/firewall/firewall.hpp"
 
 #include <filesystem>
 #include <memory>

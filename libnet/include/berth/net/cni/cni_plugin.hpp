@@ -2,7 +2,7 @@
 #pragma once
 
 #include "berth/core/error.hpp"
-#include "berth/net/native_backend.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include <map>
 #include <string>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/native_backend.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include "berth/core/error_list.hpp"
 #include "berth/core/fs.hpp"
@@ -7,11 +7,11 @@
 #include "berth/core/log.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/net/ipam.hpp"
-#include "berth/net/link.hpp"
-#include "berth/net/link_removal.hpp"
+#include "berth/net/link/links.hpp"
+#include "berth/net/link/link_removal.hpp"
 #include "fnv1a.hpp"
-#include "state_store.hpp"
-#include "sysctl.hpp"
+#include "native/state_store.hpp"
+#include "link/sysctl.hpp"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sysctl.hpp"
+#include "link/sysctl.hpp"
 
 #include "berth/core/unique_fd.hpp"
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/cni_backend.hpp"
+#include "berth/net/cni/cni_backend.hpp"
 
 #include "berth/core/error_list.hpp"
 #include "berth/core/fs.hpp"
 #include "berth/core/names.hpp"
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/cni.hpp"
+#include "berth/net/cni/cni.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>

@@ -3,8 +3,8 @@
 // against berth-cni, in the world of tests/support/world.hpp.
 #include "berth/core/fs.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/cni_backend.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/cni/cni_backend.hpp"
+#include "berth/net/link/links.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"

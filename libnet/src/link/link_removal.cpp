@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/link_removal.hpp"
+#include "berth/net/link/link_removal.hpp"
 
 #include "berth/core/detach.hpp"
 #include "berth/core/unique_fd.hpp"
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include <fmt/format.h>
 

@@ -4,8 +4,8 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/process.hpp"
 #include "berth/net/ipam.hpp"
-#include "berth/net/link.hpp"
-#include "berth/net/native_backend.hpp"
+#include "berth/net/link/links.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/link.hpp"
+#include "berth/net/link/links.hpp"
 
 #include "berth/core/netns.hpp"
-#include "netlink.hpp"
+#include "link/netlink.hpp"
 
 #include <fmt/format.h>
 

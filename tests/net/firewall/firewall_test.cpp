@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The nftables firewall against the real kernel, read back with `nft`.
 #include "berth/core/process.hpp"
-#include "berth/net/firewall.hpp"
+#include "berth/net/firewall/firewall.hpp"
 
 #include "berth_catch.hpp"
 

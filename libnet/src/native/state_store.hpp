@@ -6,7 +6,7 @@
 
 #include "berth/core/error.hpp"
 #include "berth/net/backend.hpp"
-#include "berth/net/native_backend.hpp"
+#include "berth/net/native/native_backend.hpp"
 
 #include <filesystem>
 #include <optional>

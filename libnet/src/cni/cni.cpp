@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/cni.hpp"
+#include "berth/net/cni/cni.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netlink.hpp"
+#include "link/netlink.hpp"
 
 #include <netlink/errno.h>
 #include <netlink/handlers.h>

@@ -3,8 +3,8 @@
 // through berth and cross-checked with `ip -j`.
 #include "berth/core/netns.hpp"
 #include "berth/core/process.hpp"
-#include "berth/net/link.hpp"
-#include "berth/net/link_removal.hpp"
+#include "berth/net/link/links.hpp"
+#include "berth/net/link/link_removal.hpp"
 
 #include <boost/json.hpp>
 #include "berth_catch.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "state_store.hpp"
+#include "native/state_store.hpp"
 
 #include "berth/core/names.hpp"
 #include "berth/core/store.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "nft.hpp"
+#include "firewall/nft.hpp"
 
 #include <fmt/format.h>
 

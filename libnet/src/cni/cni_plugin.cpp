@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "berth/net/cni_plugin.hpp"
+#include "berth/net/cni/cni_plugin.hpp"
 
 #include "berth/core/detach.hpp"
 #include "berth/core/names.hpp"
-#include "berth/net/cni.hpp"
-#include "berth/net/link.hpp"
-#include "berth/net/link_removal.hpp"
+#include "berth/net/cni/cni.hpp"
+#include "berth/net/link/links.hpp"
+#include "berth/net/link/link_removal.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
