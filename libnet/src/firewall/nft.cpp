@@ -285,6 +285,14 @@ void Batch::add_set(const SetSpec& spec, std::uint32_t id) {
     nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, spec.data_len);
   }
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, flags);
+  if (spec.key_host_order) {
+    using Buf = core::CHandle<nftnl_udata_buf, nftnl_udata_buf_free>;
+    Buf buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+    BERTH_ASSERT(buf != nullptr);
+    constexpr std::uint32_t kHostEndian = 1;  // nftables' BYTEORDER_HOST_ENDIAN
+    nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kHostEndian);
+    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(buf.get()), nftnl_udata_buf_len(buf.get()));
+  }
   auto* nlh = start(NFT_MSG_NEWSET, NLM_F_CREATE, fmt::format("create set '{}'", spec.name));
   nftnl_set_nlmsg_build_payload(nlh, s.get());
   finish(nlh);

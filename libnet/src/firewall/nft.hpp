@@ -55,6 +55,10 @@ struct SetSpec {
   std::uint32_t data_type = 0;  ///< 0: a plain set
   std::uint32_t data_len = 0;
   std::uint32_t flags = 0;      ///< NFT_SET_* (NFT_SET_MAP is added for maps)
+  /// The key is in host byte order, as strings such as interface names are.
+  /// nft reads that from the set's userdata; without it, it takes the key for
+  /// a big-endian number and prints an interface name as "".
+  bool key_host_order = false;
 };
 
 /// Declaration of a chain; a base chain has a hook.

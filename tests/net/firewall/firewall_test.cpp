@@ -22,6 +22,12 @@ std::string nft_list(const std::string& what = "ruleset") {
   REQUIRE(r);
   return r->out;
 }
+/// The text of one set of `nft list` output, from "set NAME {" to its closing brace.
+std::string set_block(const std::string& text, const std::string& name) {
+  auto start = text.find("set " + name + " {");
+  REQUIRE(start != std::string::npos);
+  return text.substr(start, text.find("}", start) - start);
+}
 FirewallNetwork network(std::string name, std::string bridge, std::string subnet, bool internal = false) {
   return FirewallNetwork{std::move(name), std::move(bridge), {Subnet::parse(subnet).value()}, internal};
 }
@@ -52,9 +58,11 @@ TEST_CASE("the firewall builds its table with networks and port maps", "[firewal
   CHECK_THAT(text, Catch::Contains("tcp . 8080 comment \"c1\" : 10.88.0.2 . 80"));
   CHECK_THAT(text, Catch::Contains("udp . 127.0.0.1 . 5353 comment \"c1\" : 10.88.0.2 . 53"));
   CHECK_THAT(text, Catch::Contains("ip saddr 10.88.0.0/16 oifname != \"berth0\" masquerade comment \"net:berth "));
-  // Interface names print as names, whatever their length.
-  CHECK_THAT(text, Catch::Contains("\"berth0\" comment \"berth\""));
-  CHECK_THAT(text, Catch::Contains("\"bint1\" comment \"intern\""));
+  // Interface names print as names in every set, whatever their length.
+  CHECK_THAT(set_block(text, "bridges"), Catch::Contains("\"berth0\" comment \"berth\"") &&
+                                             Catch::Contains("\"bint1\" comment \"intern\""));
+  CHECK_THAT(set_block(text, "internal"), Catch::Contains("\"bint1\" comment \"intern\""));
+  CHECK_THAT(set_block(text, "pairs"), Catch::Contains("\"berth0\" . \"berth0\" comment \"berth\""));
   CHECK_THAT(text, !Catch::Contains("10.89.0.0/24"));  // internal: no masquerade
   auto diffs = fw->verify().value();
   for (const auto& d : diffs) UNSCOPED_INFO(d);
@@ -168,5 +176,39 @@ TEST_CASE("reading the table back holds while other owners change theirs", "[fir
   CHECK(churn_failures == 0);
   CHECK(failures == 0);
   CHECK(differences == 0);
+  REQUIRE(fw->remove());
+}
+
+TEST_CASE("removing a network takes its rules and elements and leaves the others", "[firewall]") {
+  auto fw = make_nft_firewall({}).value();
+  REQUIRE(fw->add_network(network("front", "bfront", "10.88.0.0/16")));
+  REQUIRE(fw->add_network(network("back", "bback", "10.89.0.0/24", true)));
+  REQUIRE(fw->add_network(network("side", "bside", "10.90.0.0/24")));
+  REQUIRE(fw->connect("front", "side"));
+  REQUIRE(fw->connect("back", "side"));
+  REQUIRE(fw->verify().value().empty());
+
+  REQUIRE(fw->remove_network("side"));
+  auto text = nft_list("berth");
+  INFO(text);
+  CHECK_THAT(text, !Catch::Contains("bside"));
+  CHECK_THAT(text, !Catch::Contains("net:side "));
+  CHECK_THAT(text, !Catch::Contains("10.90.0.0/24"));
+  CHECK_THAT(set_block(text, "bridges"), Catch::Contains("\"bfront\"") && Catch::Contains("\"bback\""));
+  CHECK_THAT(set_block(text, "internal"), Catch::Contains("\"bback\""));
+  CHECK_THAT(text, Catch::Contains("ip saddr 10.88.0.0/16 oifname != \"bfront\" masquerade comment \"net:front "));
+  CHECK(fw->verify().value().empty());
+  const auto state = fw->state();
+  CHECK(state.networks.size() == 2);
+  CHECK(state.connections.empty());  // side's connections went with it
+
+  REQUIRE(fw->remove_network("side"));  // gone already: fine
+  REQUIRE(fw->remove_network("back"));
+  text = nft_list("berth");
+  CHECK_THAT(set_block(text, "internal"), !Catch::Contains("elements"));
+  CHECK(fw->verify().value().empty());
+  // A network of the same name can come back with another bridge.
+  REQUIRE(fw->add_network(network("side", "bside2", "10.90.0.0/24")));
+  CHECK(fw->verify().value().empty());
   REQUIRE(fw->remove());
 }
