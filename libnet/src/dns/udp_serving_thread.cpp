@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dns/udp_serving_thread.hpp"
 
-#include "berth/core/log.hpp"
-
 #include <cerrno>
 #include <cstring>
 
 namespace berth::net::dns {
 
-UdpServingThread::UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll)
-    : fd_(fd), handler_(std::move(handler)), busy_poll_(busy_poll) {
+UdpServingThread::UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll, OnDead on_dead)
+    : fd_(fd), handler_(std::move(handler)), busy_poll_(busy_poll), on_dead_(std::move(on_dead)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -61,9 +59,8 @@ void UdpServingThread::run() {
       // Only a socket that is no longer usable ends the thread; anything
       // else (a signal, memory pressure, an error queued by ICMP) is passing.
       if (n < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL || errno == EFAULT)) {
-        if (!stopping_.load(std::memory_order_relaxed))
-          core::log::error("dns: UDP receive failed; this listen socket is no longer served",
-                           {{"error", std::strerror(errno)}});
+        const int err = errno;
+        if (!stopping_.load(std::memory_order_relaxed) && on_dead_) on_dead_(err);
         return;
       }
       continue;

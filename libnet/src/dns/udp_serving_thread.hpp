@@ -35,11 +35,14 @@ public:
   using Handler = std::function<void(std::span<const std::uint8_t> query, const sockaddr_storage& from,
                                      socklen_t from_len, std::vector<std::uint8_t>& reply)>;
 
+  /// Told the errno when the socket can no longer be served and the thread ends.
+  using OnDead = std::function<void(int err)>;
+
   /// Starts serving `fd`, a bound UDP socket in blocking mode that must stay
   /// open until stop() returns. With `busy_poll` above zero, the thread
   /// keeps receiving without blocking for that long after each query before
   /// it sleeps again (ServerOptions::busy_poll).
-  UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll = {});
+  UdpServingThread(int fd, Handler handler, std::chrono::microseconds busy_poll = {}, OnDead on_dead = {});
   ~UdpServingThread();
   UdpServingThread(const UdpServingThread&) = delete;
   UdpServingThread& operator=(const UdpServingThread&) = delete;
@@ -57,6 +60,7 @@ private:
   int fd_;
   Handler handler_;
   std::chrono::microseconds busy_poll_;
+  OnDead on_dead_;
   std::chrono::steady_clock::time_point last_query_;
   std::atomic<bool> stopping_{false};
   // Receive buffers of one batch, off the stack (128 KiB).

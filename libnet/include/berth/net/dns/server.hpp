@@ -38,6 +38,9 @@ struct ServerOptions {
   std::chrono::microseconds busy_poll{0};
   /// Told when a listen address is bound ("ready") or still waits for its address.
   std::function<void(const IpAddress& address, bool ready)> on_listen;
+  /// Told when a listen address can no longer be served, and why (libraries
+  /// do not log; the caller decides what to do with it). Runs on a serving thread.
+  std::function<void(const IpAddress& address, const std::string& why)> on_error;
 };
 
 /// The embedded DNS server: UDP (batched with recvmmsg/sendmmsg) and TCP on
