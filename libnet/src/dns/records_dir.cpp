@@ -2,17 +2,14 @@
 #include "berth/net/dns/records_dir.hpp"
 
 #include "berth/core/fs.hpp"
-#include "berth/core/log.hpp"
 #include "berth/core/unique_fd.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <csignal>
 #include <poll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 namespace berth::net::dns {
@@ -175,48 +172,76 @@ Result<std::vector<NetworkRecords>> load_records_dir(const std::filesystem::path
   return out;
 }
 
-Result<void> serve_records_dir(const RecordsDirOptions& o) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before the server thread starts: it inherits the mask
-  core::UniqueFd sfd(::signalfd(-1, &signals, SFD_CLOEXEC));
+Result<RecordsDirOptions> records_dir_options(const RecordsDirSettings& s) {
+  auto range = [](std::string_view option, int value, int low, int high) -> Result<void> {
+    if (value < low || value > high)
+      return bad(fmt::format("{} {} is out of range {}-{}", option, value, low, high));
+    return {};
+  };
+  if (s.records.empty()) return bad("--records is required");
+  BERTH_TRY(range("--port", s.port, 1, 65535), "");
+  BERTH_TRY(range("--ttl", s.ttl, 0, 604800), "");
+  BERTH_TRY(range("--upstream-fallback-ms", s.upstream_fallback_ms, 10, 5000), "");
+  BERTH_TRY(range("--busy-poll-us", s.busy_poll_us, 0, 100000), "");
+  RecordsDirOptions o;
+  o.dir = s.records;
+  o.domain = s.domain;
+  o.ttl = static_cast<std::uint32_t>(s.ttl);
+  o.server.port = static_cast<std::uint16_t>(s.port);
+  o.server.resolv_conf = s.resolv_conf;
+  o.server.fallback_after = std::chrono::milliseconds(s.upstream_fallback_ms);
+  o.server.busy_poll = std::chrono::microseconds(s.busy_poll_us);
+  if (!s.upstreams.empty()) {
+    std::vector<IpAddress> list;
+    for (const auto& u : s.upstreams) {
+      auto ip = parse_address(u);
+      if (!ip) return std::move(ip).error().wrap("--upstream");
+      list.push_back(*ip);
+    }
+    o.server.upstreams = std::move(list);
+  }
+  return o;
+}
+
+Result<void> serve_records_dir(const RecordsDirOptions& o, const RecordsDirControl& control) {
   core::UniqueFd ifd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (!sfd || !ifd) return core::errno_error(errno, "watch the records directory");
+  if (!ifd) return core::errno_error(errno, "watch the records directory");
   if (::inotify_add_watch(ifd.get(), o.dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0)
     return core::errno_error(errno, fmt::format("watch records directory '{}'", o.dir.string()));
 
+  auto tell = [&](RecordsDirEvent e) {
+    if (o.on_event) o.on_event(e);
+  };
   auto networks = load_records_dir(o.dir);
   if (!networks) return networks.error();
+  const auto first = networks->size();
   auto server = Server::start(o.server, std::make_shared<const Zone>(std::move(*networks), o.domain, o.ttl));
   if (!server) return server.error();
-  core::log::info("berth-dns serving", {{"records", o.dir.string()}, {"port", o.server.port}});
+  tell({RecordsDirEvent::Kind::Serving, o.dir.string(), first});
 
   auto reload = [&](std::string_view why) {
     auto fresh = load_records_dir(o.dir);
-    if (!fresh) {
-      core::log::error("reload failed; keeping the previous records", {{"error", fresh.error().message()}});
-      return;
-    }
+    if (!fresh) return tell({RecordsDirEvent::Kind::ReloadFailed, fresh.error().message()});
     const auto count = fresh->size();
     (*server)->update(std::make_shared<const Zone>(std::move(*fresh), o.domain, o.ttl));
-    core::log::info("records reloaded", {{"why", why}, {"networks", static_cast<std::int64_t>(count)}});
+    tell({RecordsDirEvent::Kind::Reloaded, std::string(why), count});
   };
 
-  for (;;) {
-    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {ifd.get(), POLLIN, 0}};
+  for (bool running = true; running;) {
+    pollfd fds[2] = {{control.fd, POLLIN, 0}, {ifd.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return core::errno_error(errno, "wait for events");
     }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo si{};
-      if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGHUP) reload("SIGHUP");
-        else break;
+    if ((fds[0].revents & POLLIN) && control.read) {
+      const auto command = control.read();
+      switch (command.kind) {
+        case RecordsDirCommand::Kind::Reload: reload(command.why); break;
+        case RecordsDirCommand::Kind::Stop: running = false; break;
+        case RecordsDirCommand::Kind::None: break;
       }
     }
-    if (fds[1].revents & POLLIN) {
+    if (running && (fds[1].revents & POLLIN)) {
       alignas(inotify_event) char buf[4096];
       while (::read(ifd.get(), buf, sizeof buf) > 0) {
       }
@@ -224,7 +249,7 @@ Result<void> serve_records_dir(const RecordsDirOptions& o) {
     }
   }
   (*server)->stop();
-  core::log::info("berth-dns stopped", {});
+  tell({RecordsDirEvent::Kind::Stopped, {}});
   return {};
 }
 
