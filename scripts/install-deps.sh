@@ -18,8 +18,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnftnl-dev libmnl-dev
   libfmt-dev catch2
-  # programs the tests and benchmarks drive
-  iproute2 iputils-ping nftables iptables procps socat
+  # programs the tests and benchmarks drive (systemd for systemd-analyze and journalctl: a minimal
+  # Debian has no systemd package; installing it does not make it PID 1)
+  iproute2 iputils-ping nftables iptables procps socat systemd
   # peers of the network backend tests and benchmarks
   containernetworking-plugins netavark
   # a real CNI runtime that drives berth-cni (podman's CNI backend), its OCI runtime and an image's contents

@@ -5,15 +5,14 @@
 //   berth-firewall --table dy1_docker zone dy1_ --subnet 10.31.7.0/24 --subnet 10.42.0.0/16
 //                  --masquerade 10.31.7.0/24 --masquerade 10.42.0.0/16  (one line)
 //   berth-firewall --table dy1_docker remove
-#include "berth/core/detach.hpp"
 #include "berth/net/firewall/firewall.hpp"
+#include "environment.hpp"
 #include "options.hpp"
 #include "report.hpp"
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -66,13 +65,8 @@ int main(int argc, char** argv) {
   auto fw = berth::net::make_nft_firewall({.table = table});
   if (!fw) return berth::cli::report("berth-firewall", fw.error());
   if (verb == "remove") {
-    if (auto r = (*fw)->remove(); !r) return berth::cli::report("berth-firewall", r.error());
-    // The table was deleted in a transaction: closing the nf_tables socket
-    // now waits ~20 ms for the kernel to free it, and `dockyard stop` waits
-    // for our exit, so a child closes it after we are gone. Not in a systemd
-    // unit (INVOCATION_ID set; the instance's ExecStopPost): there that child
-    // is a process the stopped unit left behind, which systemd reports.
-    if (std::getenv("INVOCATION_ID") == nullptr) (void)berth::core::release_descriptors_after_exit();
+    if (auto r = berth::net::remove_before_exit(**fw, berth::cli::environment()); !r)
+      return berth::cli::report("berth-firewall", r.error());
     return 0;
   }
   const berth::net::FirewallZone z{zone, *subs, *masq};

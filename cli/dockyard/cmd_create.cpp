@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd_create.hpp"
-
 #include "berth/core/fs.hpp"
+#include "berth/instance/describe.hpp"
 #include "berth/instance/instance.hpp"
-#include "instance_args.hpp"
+#include "commands.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 
 #include <boost/json.hpp>
@@ -28,7 +28,7 @@ int cmd_create(int argc, char** argv) {
   desc.add_options()("help,h", "show this help")(
       "env", po::value(&env_file)->default_value("dockyard.env"), "the instance's env file")(
       "no-systemd", "no unit: dockyard starts dockerd itself, detached, with a pid file")(
-      "no-start", "create only; `dockyard start` starts it later")(
+      "no-start", "create only, its units disabled; `dockyard start` starts and enables it")(
       "docker-bin-dir", po::value(&bin_dir), "take the Docker binaries from DIR (default: docker.io's)")(
       "firewall", po::value(&firewall)->default_value("nftables"),
       "nftables (a table of its own) or iptables (the original's rules)")(
@@ -54,10 +54,9 @@ int cmd_create(int argc, char** argv) {
 
   const std::string socket = instance::layout_of(*env).socket.string();
   if (vm.count("json")) {
-    fmt::print("{}\n", boost::json::serialize(boost::json::object{{"prefix", env->prefix},
-                                                                  {"root", env->root.string()},
-                                                                  {"socket", socket},
-                                                                  {"started", options.start}}));
+    auto o = instance::describe(*env, &options.mode);
+    o["started"] = options.start;
+    fmt::print("{}\n", boost::json::serialize(o));
   } else {
     fmt::print("created instance {} at {}{}\n  DOCKER_HOST=unix://{} docker ps\n", env->prefix, env->root.string(),
                options.start ? " (running)" : "", socket);

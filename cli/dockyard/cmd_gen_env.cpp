@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "cmd_gen_env.hpp"
-
 #include "berth/core/fs.hpp"
+#include "berth/instance/describe.hpp"
 #include "berth/instance/host_view.hpp"
+#include "commands.hpp"
 #include "environment.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -39,26 +39,16 @@ int cmd_gen_env(int argc, char** argv) {
   request.allow_docker_pools = vm.count("allow-docker-pools") > 0;
   auto host = instance::read_host_view();
   if (!host) return report("dockyard", std::move(host).error().wrap("gen-env"));
-  for (const auto& file : avoid) {
-    auto text = core::read_file(file);
-    if (!text) return report("dockyard", std::move(text).error().wrap("gen-env: --avoid " + file));
-    auto other = instance::parse_env(*text);
-    if (!other) return report("dockyard", std::move(other).error().wrap("gen-env: --avoid " + file));
-    host->instances.push_back(*other);
-  }
+  if (auto r = instance::avoid_env_files(*host, {avoid.begin(), avoid.end()}); !r)
+    return report("dockyard", std::move(r).error().wrap("gen-env"));
   std::mt19937_64 rng{std::random_device{}()};
   auto chosen = instance::generate_env(*host, request, rng);
   if (!chosen) return report("dockyard", std::move(chosen).error().wrap("gen-env"));
   if (auto w = core::write_file_atomic(out, instance::render_env(*chosen), 0644); !w)
     return report("dockyard", std::move(w).error().wrap("gen-env"));
   if (vm.count("json")) {
-    boost::json::object o{{"root", chosen->root.string()},
-                          {"prefix", chosen->prefix},
-                          {"bridge_cidr", chosen->bridge_cidr.to_string()},
-                          {"fixed_cidr", chosen->fixed_cidr.to_string()},
-                          {"pool_base", chosen->pool_base.to_string()},
-                          {"pool_size", chosen->pool_size},
-                          {"env_file", out}};
+    auto o = instance::describe(*chosen);
+    o["env_file"] = out;
     fmt::print("{}\n", boost::json::serialize(o));
   } else {
     fmt::print("wrote {} for instance {} (root {}, bridge {}, pool {})\n", out, chosen->prefix,

@@ -1,48 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "instance_args.hpp"
 
-#include "berth/core/fs.hpp"
+#include "options.hpp"
 
+#include <boost/program_options.hpp>
 #include <fmt/format.h>
-
-#include <unistd.h>
 
 namespace berth::cli {
 
-core::Result<instance::InstanceRecord> select_instance(const instance::HostPaths& host,
-                                                       const std::optional<std::string>& prefix,
-                                                       const std::optional<std::string>& env_file, bool must_exist) {
-  if (prefix && env_file)
-    return core::make_error(core::Errc::invalid_argument, "give a PREFIX or --env FILE, not both");
-  if (prefix) {
-    BERTH_TRY(instance::validate_prefix(*prefix), "");
-    auto found = host.inventory.load(*prefix);
-    if (!found) return std::move(found).error();
-    if (!*found)
-      return core::make_error(core::Errc::not_found, fmt::format("no instance with prefix {} (see dockyard list)", *prefix));
-    return std::move(**found);
-  }
-  const std::string path = env_file.value_or("dockyard.env");
-  auto text = core::read_file(path);
-  if (!text) return std::move(text).error().wrap("env file " + path);
-  auto env = instance::parse_env(*text);
-  if (!env) return std::move(env).error().wrap(path);
-  auto found = host.inventory.load(env->prefix);
-  if (!found) return std::move(found).error();
-  if (*found) {
-    if ((*found)->env != *env)
-      return core::make_error(core::Errc::conflict, fmt::format("{} does not match the instance {} at {}", path,
-                                                                env->prefix, (*found)->env.root.string()));
-    return std::move(**found);
-  }
-  if (must_exist)
-    return core::make_error(core::Errc::not_found, fmt::format("instance {} from {} is not created", env->prefix, path));
-  return instance::InstanceRecord{*env, {}};
-}
-
-instance::Progress terminal_progress() {
-  if (!::isatty(STDERR_FILENO)) return {};
-  return [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+std::optional<int> parse_instance_args(const VerbHelp& help, int argc, char** argv, InstanceArgs& out) {
+  namespace po = boost::program_options;
+  std::string prefix, env_file;
+  po::options_description desc(fmt::format("usage: {}\n\n{}\n\noptions", help.usage, help.text));
+  desc.add_options()("help,h", "show this help")("env", po::value(&env_file),
+                                                 "the instance's env file (default ./dockyard.env)");
+  if (help.json) desc.add_options()("json", "print JSON");
+  if (help.yes) desc.add_options()("yes,y", "do not ask (the only mode: dockyard never prompts)");
+  po::options_description hidden;
+  hidden.add_options()("prefix", po::value(&prefix));
+  po::positional_options_description pos;
+  pos.add("prefix", 1);
+  po::variables_map vm;
+  if (auto done = parse_options(fmt::format("dockyard: error: {}", help.verb), argc, argv, desc, vm, &hidden, &pos))
+    return done;
+  if (vm.count("prefix")) out.prefix = prefix;
+  if (vm.count("env")) out.env_file = env_file;
+  out.json = vm.count("json") > 0;
+  return std::nullopt;
 }
 
 }  // namespace berth::cli

@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the instance commands share: which instance is meant, progress lines.
+// The options of the commands that act on one instance.
 #pragma once
 
-#include "berth/core/error.hpp"
-#include "berth/instance/instance.hpp"
-
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace berth::cli {
 
-/// The instance named by PREFIX (looked up in the inventory) or by an env file
-/// (--env FILE; default ./dockyard.env). With `must_exist` false an env file
-/// of an instance that is gone still names it (destroy twice).
-core::Result<instance::InstanceRecord> select_instance(const instance::HostPaths& host,
-                                                       const std::optional<std::string>& prefix,
-                                                       const std::optional<std::string>& env_file, bool must_exist);
+struct InstanceArgs {
+  std::optional<std::string> prefix;
+  std::optional<std::filesystem::path> env_file;
+  bool json = false;
+};
 
-/// Progress lines on stderr, only when it is a terminal.
-instance::Progress terminal_progress();
+struct VerbHelp {
+  std::string_view verb;   ///< "start"
+  std::string_view usage;  ///< "dockyard start [PREFIX | --env FILE]"
+  std::string_view text;   ///< what it does
+  bool json = false;       ///< takes --json
+  bool yes = false;        ///< takes --yes
+};
+
+/// Parses `dockyard VERB [PREFIX | --env FILE] ...`. Returns the exit code
+/// when the command is done already (--help, a usage error).
+std::optional<int> parse_instance_args(const VerbHelp& help, int argc, char** argv, InstanceArgs& out);
 
 }  // namespace berth::cli

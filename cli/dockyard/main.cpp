@@ -1,36 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
 // dockyard: several isolated dockerd instances on one host (see the README).
-#include "berth/core/log.hpp"
-#include "cmd_create.hpp"
-#include "cmd_gen_env.hpp"
-#include "cmd_manage.hpp"
-#include "report.hpp"
+#include "commands.hpp"
 
 #include <fmt/format.h>
 
 #include <string_view>
 
+namespace {
+
+struct Verb {
+  std::string_view name;
+  int (*run)(int, char**);
+  std::string_view summary;
+};
+
+constexpr Verb kVerbs[] = {
+    {"gen-env", berth::cli::cmd_gen_env, "choose collision-free values for a new instance and write dockyard.env"},
+    {"create", berth::cli::cmd_create, "create (and start) the instance an env file describes"},
+    {"start", berth::cli::cmd_start, "start an instance"},
+    {"stop", berth::cli::cmd_stop, "stop an instance"},
+    {"status", berth::cli::cmd_status, "whether an instance runs and answers"},
+    {"list", berth::cli::cmd_list, "the instances on this host"},
+    {"verify", berth::cli::cmd_verify, "check every resource of an instance"},
+    {"destroy", berth::cli::cmd_destroy, "remove an instance and everything it made"},
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::string_view verb = argc > 1 ? argv[1] : "";
   if (verb.empty() || verb == "--help" || verb == "-h") {
-    fmt::print(verb.empty() ? stderr : stdout,
-               "usage: dockyard COMMAND [options]\n\n"
-               "commands:\n"
-               "  gen-env   choose collision-free values for a new instance and write dockyard.env\n"
-               "  create    create (and start) the instance an env file describes\n"
-               "  start     start an instance\n"
-               "  stop      stop an instance\n"
-               "  status    whether an instance runs and answers\n"
-               "  list      the instances on this host\n"
-               "  verify    check every resource of an instance\n"
-               "  destroy   remove an instance and everything it made\n\n"
-               "`dockyard COMMAND --help` describes each command.\n");
+    std::string text = "usage: dockyard COMMAND [options]\n\ncommands:\n";
+    for (const auto& v : kVerbs) text += fmt::format("  {:<9} {}\n", v.name, v.summary);
+    text += "\n`dockyard COMMAND --help` describes each command.\n";
+    fmt::print(verb.empty() ? stderr : stdout, "{}", text);
     return verb.empty() ? 2 : 0;
   }
-  if (verb == "gen-env") return berth::cli::cmd_gen_env(argc - 1, argv + 1);
-  if (verb == "create") return berth::cli::cmd_create(argc - 1, argv + 1);
-  for (std::string_view v : {"start", "stop", "status", "list", "verify", "destroy"})
-    if (verb == v) return berth::cli::cmd_manage(v, argc - 1, argv + 1);
+  for (const auto& v : kVerbs)
+    if (verb == v.name) return v.run(argc - 1, argv + 1);
   fmt::print(stderr, "dockyard: error: unknown command '{}' (see --help)\n", verb);
   return 2;
 }

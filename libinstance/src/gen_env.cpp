@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/instance/gen_env.hpp"
 
+#include "berth/core/fs.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -147,6 +149,17 @@ core::Result<InstanceEnv> generate_env(const HostView& host, const GenEnvRequest
   if (!req.nocheck)
     if (auto r = check_collisions(e, host, req.allow_docker_pools); !r) return r.error();
   return e;
+}
+
+core::Result<void> avoid_env_files(HostView& host, const std::vector<std::filesystem::path>& files) {
+  for (const auto& file : files) {
+    auto text = core::read_file(file);
+    if (!text) return std::move(text).error().wrap("--avoid " + file.string());
+    auto other = parse_env(*text);
+    if (!other) return std::move(other).error().wrap("--avoid " + file.string());
+    host.instances.push_back(std::move(*other));
+  }
+  return {};
 }
 
 }  // namespace berth::instance

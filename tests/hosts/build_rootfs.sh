@@ -22,10 +22,14 @@ fi
 rm -f "$cache"/rootfs-*.tar  # older versions of this script
 work=$(mktemp -d "$cache/build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
-echo "test host: debootstrap of bookworm (about a minute, once)" >&2
-debootstrap --variant=minbase --include="$packages" bookworm "$work/rootfs" "${mirror:-http://deb.debian.org/debian}" \
-  >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+mirror=$("$(dirname "$0")/debian_mirror.sh") || exit 1
+echo "test host: debootstrap of bookworm from $mirror (about a minute, once)" >&2
+debootstrap --variant=minbase --include="$packages" bookworm "$work/rootfs" "$mirror" \
+  >"$work/debootstrap.log" 2>&1 || {
+  echo "test host: debootstrap of bookworm from $mirror failed; its log ends:" >&2
+  tail -20 "$work/debootstrap.log" >&2
+  exit 1
+}
 r="$work/rootfs"
 # The packaged docker and containerd must not start: only dockyard's instances run there.
 rm -f "$r"/etc/systemd/system/*.wants/docker.service "$r"/etc/systemd/system/*.wants/docker.socket \

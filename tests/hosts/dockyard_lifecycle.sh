@@ -7,7 +7,7 @@
 # stop/start without duplicate rules; a failing start says why; socket permissions; destroy a while a
 # container runs, twice; b and c unaffected; reboot (systemd modes): b and c
 # come back by themselves (--no-systemd: `dockyard start` after the reboot);
-# destroy b and c; nothing of dockyard remains.
+# destroy b and c; nothing of dockyard remains. Also: list with no instance, create --no-start.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +45,8 @@ phase gen
 step "create a, b and c concurrently (${flags[*]})"
 phase create "${flags[@]}"
 [ "$mode" = iptables ] || phase sysbox active
+step "create --no-start leaves an instance off until start"
+phase no-start "${flags[@]}"
 step "containers run, reach the outside peer and resolve its name"
 phase running a b c
 step "isolation between instances"

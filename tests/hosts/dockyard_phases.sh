@@ -37,7 +37,10 @@ outside)  # a namespace playing the outside world: 192.0.2.2, with a DNS server 
   ip netns exec outside dnsmasq --user=root --port=53 --listen-address=192.0.2.2 --bind-interfaces --no-resolv \
     --no-hosts --address=/peer.test/192.0.2.2 --pid-file=/run/outside-dnsmasq.pid
   ;;
-gen)  # gen-env for three instances, each avoiding the others
+gen)  # no instance yet: list shows an empty table; gen-env for three instances, each avoiding the others
+  out=$(dockyard list)
+  [ "$out" = "$(printf '%-10s %-10s %-8s %-20s %s' PREFIX STATE ANSWERS BRIDGE ROOT)" ] || fail "list with no instance: '$out'"
+  [ "$(dockyard list --json)" = "[]" ] || fail "list --json with no instance: $(dockyard list --json)"
   dockyard gen-env -o /root/a.env >/dev/null
   dockyard gen-env -o /root/b.env --avoid /root/a.env >/dev/null
   dockyard gen-env -o /root/c.env --avoid /root/a.env --avoid /root/b.env --json
@@ -54,6 +57,31 @@ create)  # create a, b, c concurrently with the given flags
     out=$(systemd-analyze verify "$unit" 2>&1 || echo "exit $?")
     if grep -q "$(basename "$unit")\|^exit" <<<"$out"; then fail "systemd-analyze verify $unit: $out"; fi
   done
+  ;;
+no-start)  # create --no-start leaves the instance off (its units disabled) until dockyard start; then it goes
+  flags=("$@")
+  dockyard gen-env -o /root/d.env --avoid /root/a.env --avoid /root/b.env --avoid /root/c.env >/dev/null
+  p=$(prefix d)
+  dockyard create --env /root/d.env --no-start "${flags[@]}" >/dev/null
+  if dockyard status "$p" >/dev/null; then fail "d runs after create --no-start"; fi
+  if [ -d /run/systemd/system ] && [ -e "/etc/systemd/system/${p}docker.service" ]; then
+    for u in "${p}docker.service" "${p}containerd.service"; do
+      state=$(systemctl is-enabled "$u" || true)
+      [ "$state" = disabled ] || fail "$u is '$state' after create --no-start (want disabled)"
+    done
+  fi
+  dockyard create --env /root/d.env --no-start "${flags[@]}" >/dev/null || fail "a second create --no-start"
+  dockyard start "$p" >/dev/null
+  dockyard status "$p" >/dev/null || fail "d does not run after start"
+  if [ -d /run/systemd/system ] && [ -e "/etc/systemd/system/${p}docker.service" ]; then
+    for u in "${p}docker.service" "${p}containerd.service"; do
+      state=$(systemctl is-enabled "$u" || true)
+      [ "$state" = enabled ] || fail "$u is '$state' after start (want enabled)"
+    done
+  fi
+  dockyard list --json | grep -q "\"prefix\":\"$p\"" || fail "d is not in list --json"
+  dockyard destroy "$p" --yes >/dev/null
+  if dockyard list | grep -q "^$p "; then fail "d still listed after destroy"; fi
   ;;
 running)  # each instance answers, verifies, runs a container that reaches the outside and resolves a name
   check() {

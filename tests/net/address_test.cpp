@@ -110,20 +110,15 @@ TEST_CASE("addresses parse strictly and fold IPv4-mapped IPv6", "[address]") {
 
 #include "berth/net/native/native_backend.hpp"
 
-#include <cstdlib>
-
 TEST_CASE("BERTH_CONTAINER_SUBNET and BERTH_GATEWAY_IP override the default network", "[native][env]") {
-  ::setenv("BERTH_CONTAINER_SUBNET", "10.77.0.0/24", 1);
-  ::setenv("BERTH_GATEWAY_IP", "10.77.0.254", 1);
-  auto n = apply_environment({});
+  auto n = apply_environment({}, {{"BERTH_CONTAINER_SUBNET", "10.77.0.0/24"}, {"BERTH_GATEWAY_IP", "10.77.0.254"}});
   REQUIRE(n);
   CHECK(n->subnet == S("10.77.0.0/24"));
   CHECK(n->gateway == A("10.77.0.254"));
-  ::setenv("BERTH_GATEWAY_IP", "10.78.0.1", 1);
-  CHECK(apply_environment({}).error().message() == "BERTH_GATEWAY_IP 10.78.0.1 is outside the subnet 10.77.0.0/24");
-  ::setenv("BERTH_CONTAINER_SUBNET", "10.77.0.1/24", 1);
-  CHECK_THAT(apply_environment({}).error().message(), Catch::StartsWith("BERTH_CONTAINER_SUBNET: malformed CIDR"));
-  ::unsetenv("BERTH_CONTAINER_SUBNET");
-  ::unsetenv("BERTH_GATEWAY_IP");
-  CHECK(apply_environment({}).value().subnet == S("10.88.0.0/16"));
+  CHECK(apply_environment({}, {{"BERTH_CONTAINER_SUBNET", "10.77.0.0/24"}, {"BERTH_GATEWAY_IP", "10.78.0.1"}})
+            .error()
+            .message() == "BERTH_GATEWAY_IP 10.78.0.1 is outside the subnet 10.77.0.0/24");
+  CHECK_THAT(apply_environment({}, {{"BERTH_CONTAINER_SUBNET", "10.77.0.1/24"}}).error().message(),
+             Catch::StartsWith("BERTH_CONTAINER_SUBNET: malformed CIDR"));
+  CHECK(apply_environment({}, {{"BERTH_CONTAINER_SUBNET", ""}, {"PATH", "/bin"}}).value().subnet == S("10.88.0.0/16"));
 }

@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <random>
 #include <set>
 #include <thread>
@@ -478,13 +477,17 @@ std::string host_veth_name(std::string_view network, std::string_view container_
   return fmt::format("bv{:013x}", h & 0xfffffffffffffull);
 }
 
-Result<NetworkOptions> apply_environment(NetworkOptions options) {
-  if (const char* s = std::getenv("BERTH_CONTAINER_SUBNET"); s && *s) {
+Result<NetworkOptions> apply_environment(NetworkOptions options, const std::map<std::string, std::string>& environment) {
+  auto value = [&](const char* key) -> std::string_view {
+    auto it = environment.find(key);
+    return it == environment.end() ? std::string_view() : std::string_view(it->second);
+  };
+  if (auto s = value("BERTH_CONTAINER_SUBNET"); !s.empty()) {
     auto subnet = Subnet::parse(s);
     if (!subnet) return std::move(subnet).error().wrap("BERTH_CONTAINER_SUBNET");
     options.subnet = *subnet;
   }
-  if (const char* g = std::getenv("BERTH_GATEWAY_IP"); g && *g) {
+  if (auto g = value("BERTH_GATEWAY_IP"); !g.empty()) {
     auto ip = parse_address(g);
     if (!ip) return std::move(ip).error().wrap("BERTH_GATEWAY_IP");
     if (!options.subnet.contains(*ip))

@@ -127,3 +127,8 @@ TEST_CASE("the elements of a state: every bridge with itself, connections both w
   CHECK(ruleset::kBridges.key_host_order);
   CHECK(ruleset::kInternal.key_host_order);
 }
+
+TEST_CASE("a table's remover leaves the socket's release to a child, except inside a systemd unit", "[firewall]") {
+  CHECK(release_after_exit({{"PATH", "/usr/bin"}}));
+  CHECK_FALSE(release_after_exit({{"INVOCATION_ID", "0f3c"}, {"PATH", "/usr/bin"}}));
+}

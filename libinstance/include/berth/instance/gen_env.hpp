@@ -50,4 +50,8 @@ struct GenEnvRequest {
 [[nodiscard]] core::Result<void> check_collisions(const InstanceEnv& env, const HostView& host,
                                                   bool allow_docker_pools);
 
+/// Adds the instances of env files not created yet (`gen-env --avoid`) to
+/// what `host` holds, so a new env avoids them too; an error names the file.
+[[nodiscard]] core::Result<void> avoid_env_files(HostView& host, const std::vector<std::filesystem::path>& files);
+
 }  // namespace berth::instance

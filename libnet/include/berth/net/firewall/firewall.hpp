@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -116,5 +117,19 @@ struct NftFirewallOptions {
 
 /// The nftables implementation (libnftnl + libmnl).
 [[nodiscard]] core::Result<std::unique_ptr<Firewall>> make_nft_firewall(const NftFirewallOptions& options);
+
+/// Whether a process that deletes a table and exits right after should leave
+/// the closing of its nf_tables socket to a detached child: closing it just
+/// after a transaction that deleted something waits ~20 ms for the kernel to
+/// free it, and whoever waits for the process (`dockyard stop`) waits too.
+/// Not inside a systemd unit (INVOCATION_ID in `environment`: a dockyard
+/// instance's ExecStopPost), where that child would be a process the stopped
+/// unit left behind, which systemd reports.
+[[nodiscard]] bool release_after_exit(const std::map<std::string, std::string>& environment);
+
+/// Deletes the owner's table for a process about to exit, releasing its
+/// descriptors as `release_after_exit(environment)` says.
+[[nodiscard]] core::Result<void> remove_before_exit(Firewall& firewall,
+                                                    const std::map<std::string, std::string>& environment);
 
 }  // namespace berth::net

@@ -6,6 +6,7 @@
 #include "berth/net/firewall/firewall.hpp"
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,8 +26,10 @@ struct NetworkOptions {
   unsigned mtu = 0;       ///< 0: the kernel's default
 };
 
-/// Applies BERTH_CONTAINER_SUBNET and BERTH_GATEWAY_IP from the environment.
-[[nodiscard]] core::Result<NetworkOptions> apply_environment(NetworkOptions options);
+/// Applies BERTH_CONTAINER_SUBNET and BERTH_GATEWAY_IP from `environment`
+/// (the process's, as a map: libraries never read it themselves).
+[[nodiscard]] core::Result<NetworkOptions> apply_environment(NetworkOptions options,
+                                                             const std::map<std::string, std::string>& environment);
 
 struct NativeBackendOptions {
   NetworkOptions network;
