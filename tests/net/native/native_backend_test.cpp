@@ -7,13 +7,16 @@
 #include "berth/net/link/links.hpp"
 #include "berth/net/native/native_backend.hpp"
 
+#include "backend_contract.hpp"
 #include "berth_catch.hpp"
+#include "fake_firewall.hpp"
 #include "temp_dir.hpp"
 #include "world.hpp"
 
 #include <fmt/format.h>
 
 #include <atomic>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -373,4 +376,61 @@ TEST_CASE_METHOD(Fixture, "bad input gets one clear error and changes nothing", 
         leases_before);
   CHECK_FALSE(std::filesystem::exists(state.path / "berth" / "containers" / "berth" / "second.json"));
   CHECK_FALSE(std::filesystem::exists(state.path / "berth" / "networks" / "other.json"));
+}
+
+TEST_CASE_METHOD(Fixture, "the native backend keeps the Backend contract", "[native][backend]") {
+  auto b = backend();
+  std::set<std::string> made;
+  test::check_backend_contract(*b, [&](const std::string& id) {
+    if (made.insert(id).second) (void)world.container(id);
+    return World::container_path(id);
+  });
+  Links host = Links::open().value();
+  for (const auto& l : host.list_links().value()) CHECK_FALSE(l.name.starts_with("bv"));  // no veth left
+}
+
+TEST_CASE_METHOD(Fixture, "the backend asks its firewall for the network and each port, range expanded",
+                 "[native][fake-firewall]") {
+  auto fw = std::make_shared<test::FakeFirewall>();
+  auto b = backend({}, "berth", fw);
+  attach(*b, "web", {"8080-8081:80-81/tcp"});
+  CHECK(fw->calls == std::vector<std::string>{"add_network berth", "add_ports web:8080->80 web:8081->81"});
+  REQUIRE(b->teardown({.container_id = "web"}));
+  CHECK(fw->calls.back() == "remove_ports web");
+  CHECK(fw->state().ports.empty());
+}
+
+TEST_CASE_METHOD(Fixture, "a setup whose firewall fails leaves nothing behind", "[native][fake-firewall]") {
+  auto fw = std::make_shared<test::FakeFirewall>();
+  auto b = backend({}, "berth", fw);
+  fw->fail("add_ports", core::make_error(core::Errc::conflict, "publish 0.0.0.0:8080/tcp: the port is taken"));
+  SetupRequest req{.container_id = "web", .netns = world.container("web").path()};
+  req.ports.push_back(parse_port_mapping("8080:80").value());
+  auto r = b->setup(req);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() ==
+        "attach container 'web' to network 'berth': publish 0.0.0.0:8080/tcp: the port is taken");
+  CHECK_FALSE(Links::open().value().find_link(host_veth_name("berth", "web")).value());
+  CHECK(b->attachments().value().empty());
+  auto leases = Ipam::open("berth", Subnet::parse("10.88.0.0/16").value(), state.path / "berth" / "ipam")
+                    .value()
+                    .list()
+                    .value();
+  CHECK(leases.empty());
+  CHECK(Links::open_in(ns("web")).value().find_link("eth0").value() == std::nullopt);
+}
+
+TEST_CASE_METHOD(Fixture, "a teardown whose firewall fails goes on and says so", "[native][fake-firewall]") {
+  auto fw = std::make_shared<test::FakeFirewall>();
+  auto b = backend({}, "berth", fw);
+  attach(*b, "web", {"8080:80"});
+  fw->fail("remove_ports", core::make_error(core::Errc::protocol, "nf_tables did not answer"));
+  auto r = b->teardown({.container_id = "web"});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() == "detach container 'web' from network 'berth': nf_tables did not answer");
+  // Everything else went: the veth, the record, the address.
+  CHECK_FALSE(Links::open().value().find_link(host_veth_name("berth", "web")).value());
+  CHECK(b->attachments().value().empty());
+  auto again = attach(*b, "other");
+  CHECK(v4(again) == "10.88.0.2");
 }
