@@ -482,4 +482,17 @@ Result<std::vector<Lease>> Ipam::reconcile(const std::set<std::string, std::less
   return r;
 }
 
+Result<void> Ipam::erase(std::string_view network, const std::filesystem::path& state_dir) {
+  const std::string what = fmt::format("remove IPAM of network '{}'", network);
+  if (auto v = validate_network_name(network); !v) return std::move(v).error().wrap(what);
+  std::error_code ec;
+  if (!std::filesystem::exists(state_dir, ec)) return {};
+  const core::RecordStore records(state_dir, {.directory = 0700, .record = 0644});
+  auto lock = records.lock(std::string(network) + ".lock");
+  if (!lock) return std::move(lock).error().wrap(what);
+  BERTH_TRY(records.remove(std::string(network) + ".journal"), what);
+  BERTH_TRY(records.remove(std::string(network) + ".json"), what);
+  return {};
+}
+
 }  // namespace berth::net

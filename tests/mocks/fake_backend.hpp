@@ -78,6 +78,14 @@ public:
     return {};
   }
 
+  core::Result<void> remove_network() override {
+    if (!attached_.empty())
+      return core::make_error(core::Errc::conflict, fmt::format("remove network '{}': {} container(s) are attached",
+                                                                network_, attached_.size()));
+    ensured = false;
+    return {};
+  }
+
   bool ensured = false;
   std::optional<core::Error> fail_setup, fail_teardown;
 

@@ -55,9 +55,18 @@ inline void check_backend_contract(net::Backend& b,
   // The address is free again.
   auto back = b.setup({.container_id = "contract-c", .netns = netns_for("contract-c")});
   REQUIRE(back);
+  // A network with containers on it is not removed.
+  auto busy = b.remove_network();
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().is(core::Errc::conflict));
   REQUIRE(b.teardown({.container_id = "contract-b"}));
   REQUIRE(b.teardown({.container_id = "contract-c"}));
   CHECK(b.attachments().value().empty());
+  REQUIRE(b.remove_network());
+  REQUIRE(b.remove_network());  // gone already: fine
+  // And it can be made again.
+  REQUIRE(b.ensure_network());
+  REQUIRE(b.remove_network());
 }
 
 }  // namespace berth::test

@@ -246,6 +246,18 @@ public:
     return {};
   }
 
+  Result<void> remove_network() override {
+    // CNI plugins have no verb for it: a network is its configuration file,
+    // which is the operator's. What berth holds of it is the cached results.
+    auto attached = attachments();
+    if (!attached) return attached.error();
+    if (!attached->empty())
+      return make_error(Errc::conflict,
+                        fmt::format("remove CNI network '{}': {} container(s) are attached, the first '{}'", o_.network,
+                                    attached->size(), attached->front().container_id));
+    return {};
+  }
+
 private:
   struct Cached {
     json::object runtime;

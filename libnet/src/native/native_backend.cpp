@@ -178,6 +178,34 @@ public:
     return teardown_locked(req.container_id).result(what);
   }
 
+  Result<void> remove_network() override {
+    const auto& n = o_.network;
+    const std::string what = fmt::format("remove network '{}'", n.name);
+    auto lock = core::FileLock::acquire(lock_path_);
+    if (!lock) return std::move(lock).error().wrap(what);
+    auto attached = state::load_attachments(o_.state_dir, n.name);
+    if (!attached) return std::move(attached).error().wrap(what);
+    if (!attached->empty())
+      return core::make_error(Errc::conflict, fmt::format("{}: {} container(s) are attached, the first '{}'", what,
+                                                          attached->size(), attached->front().container_id));
+    core::ErrorList errors;
+    errors.add_if(firewall_->remove_network(n.name));
+    errors.add_if(in_host([&]() -> Result<void> {
+      auto removed = links_->remove_if_present(n.bridge);
+      if (!removed) return removed.error();
+      return {};
+    }));
+    // The address stores after the firewall and the bridge, so a failure
+    // there leaves the network known and `remove_network` can be run again.
+    if (errors.empty()) {
+      errors.add_if(Ipam::erase(n.name, o_.state_dir / "ipam"));
+      if (n.subnet6) errors.add_if(Ipam::erase(n.name + "-v6", o_.state_dir / "ipam"));
+      errors.add_if(state::remove_network(o_.state_dir, n.name));
+    }
+    network_ready_ = network_saved_ = false;
+    return errors.result(what);
+  }
+
 private:
   Result<void> ensure_locked() {
     if (network_ready_) return {};

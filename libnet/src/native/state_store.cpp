@@ -137,6 +137,10 @@ Result<std::vector<NetworkOptions>> load_networks(const fs::path& dir) {
   return out;
 }
 
+Result<void> remove_network(const fs::path& dir, std::string_view name) {
+  return networks_store(dir).remove(record_name(name));
+}
+
 Result<void> save_attachment(const fs::path& dir, const Attachment& a) {
   json::array addrs, gws, ports;
   for (const auto& x : a.addresses) addrs.emplace_back(x.to_string());

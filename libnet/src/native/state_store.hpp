@@ -17,6 +17,7 @@ namespace berth::net::state {
 /// <dir>/networks/<name>.json
 [[nodiscard]] core::Result<void> save_network(const std::filesystem::path& dir, const NetworkOptions& n);
 [[nodiscard]] core::Result<std::vector<NetworkOptions>> load_networks(const std::filesystem::path& dir);
+[[nodiscard]] core::Result<void> remove_network(const std::filesystem::path& dir, std::string_view name);
 
 /// <dir>/containers/<network>/<id>.json
 [[nodiscard]] core::Result<void> save_attachment(const std::filesystem::path& dir, const Attachment& a);

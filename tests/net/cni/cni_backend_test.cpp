@@ -6,12 +6,15 @@
 #include "berth/net/cni/cni_backend.hpp"
 #include "berth/net/link/links.hpp"
 
+#include "backend_contract.hpp"
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"
 #include "world.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+
+#include <set>
 
 using namespace berth;
 using namespace berth::net;
@@ -195,4 +198,14 @@ TEST_CASE_METHOD(CniWorld, "an internal network on CNI gives a warning naming it
   REQUIRE(b->setup({.container_id = "q", .netns = world.container("q").path()}));
   REQUIRE(warnings.size() == 1);
   CHECK_THAT(warnings[0], Catch::Contains("network 'quiet' is internal, but CNI plugins cannot enforce that"));
+}
+
+TEST_CASE_METHOD(CniWorld, "the CNI backend keeps the Backend contract (berth-cni as its plugin)", "[cni][backend]") {
+  berth_chain();
+  auto b = backend("berthnet");
+  std::set<std::string> made;
+  test::check_backend_contract(*b, [&](const std::string& id) {
+    if (made.insert(id).second) (void)world.container(id);
+    return World::container_path(id);
+  });
 }

@@ -385,8 +385,15 @@ TEST_CASE_METHOD(Fixture, "the native backend keeps the Backend contract", "[nat
     if (made.insert(id).second) (void)world.container(id);
     return World::container_path(id);
   });
+  // What the network was is gone: no veth, no bridge, no rules, no records.
   Links host = Links::open().value();
-  for (const auto& l : host.list_links().value()) CHECK_FALSE(l.name.starts_with("bv"));  // no veth left
+  for (const auto& l : host.list_links().value()) {
+    CHECK_FALSE(l.name.starts_with("bv"));
+    CHECK(l.name != "berth0");
+  }
+  CHECK_THAT(nft({"list", "table", "inet", "berth"}), !Catch::Contains("berth0") && !Catch::Contains("10.88.0.0/16"));
+  CHECK_FALSE(std::filesystem::exists(state.path / "berth" / "networks" / "berth.json"));
+  CHECK_FALSE(std::filesystem::exists(state.path / "berth" / "ipam" / "berth.json"));
 }
 
 TEST_CASE_METHOD(Fixture, "the backend asks its firewall for the network and each port, range expanded",

@@ -73,6 +73,10 @@ public:
   /// Detaches a container; an unknown container succeeds. Goes on past
   /// failures and reports all of them.
   [[nodiscard]] virtual core::Result<void> teardown(const TeardownRequest& request) = 0;
+  /// Removes the network host-wide (what ensure_network made); refused
+  /// (`Errc::conflict`) while containers are attached. A network that is
+  /// gone already is fine. Goes on past failures and reports all of them.
+  [[nodiscard]] virtual core::Result<void> remove_network() = 0;
 };
 
 }  // namespace berth::net

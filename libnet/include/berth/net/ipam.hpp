@@ -69,6 +69,10 @@ public:
   [[nodiscard]] core::Result<void> release(std::string_view owner);
   /// Every lease, in address order.
   [[nodiscard]] core::Result<std::vector<Lease>> list() const;
+  /// Deletes the store of `network` (snapshot and journal; the lock file
+  /// stays, as lock files do). A store that is not there is fine.
+  [[nodiscard]] static core::Result<void> erase(std::string_view network, const std::filesystem::path& state_dir);
+
   /// Frees every lease whose owner is not in `live_owners`; returns what it freed.
   [[nodiscard]] core::Result<std::vector<Lease>> reconcile(const std::set<std::string, std::less<>>& live_owners);
 
