@@ -8,3 +8,6 @@ pkg_check_modules(LIBNL       REQUIRED IMPORTED_TARGET libnl-3.0)
 pkg_check_modules(LIBNL_ROUTE REQUIRED IMPORTED_TARGET libnl-route-3.0)
 pkg_check_modules(LIBNFTNL    REQUIRED IMPORTED_TARGET libnftnl)
 pkg_check_modules(LIBMNL      REQUIRED IMPORTED_TARGET libmnl)
+# libruntime: images (libarchive unpacks layers, OpenSSL hashes them) and registries (libcurl).
+pkg_check_modules(LIBARCHIVE  REQUIRED IMPORTED_TARGET libarchive)
+find_package(OpenSSL REQUIRED)

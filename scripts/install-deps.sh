@@ -18,6 +18,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libnftnl-dev libmnl-dev
   libfmt-dev catch2
+  # images: layers unpacked by libarchive (gzip, zstd), hashed by OpenSSL; registries over libcurl
+  libarchive-dev libssl-dev libcurl4-openssl-dev
   # programs the tests and benchmarks drive (systemd for systemd-analyze and journalctl: a minimal
   # Debian has no systemd package; installing it does not make it PID 1)
   iproute2 iputils-ping nftables iptables procps socat systemd
