@@ -25,6 +25,8 @@ packages=(
   iproute2 iputils-ping nftables iptables procps socat systemd
   # peers of the network backend tests and benchmarks
   containernetworking-plugins netavark
+  # images: tools that build, convert and read OCI layouts and docker archives in the tests
+  umoci skopeo
   # a real CNI runtime that drives berth-cni (podman's CNI backend), its OCI runtime and an image's contents
   podman runc busybox-static
   # DNS: dig for the tests, dnsmasq as an upstream resolver in tests and as the benchmark's peer

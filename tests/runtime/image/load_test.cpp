@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+// Loading images made by Debian's umoci and skopeo from real files: an OCI
+// layout, a docker save archive, an OCI archive; the store read back by the
+// same tools; hostile archives refused with nothing left named.
+#include "berth/core/fs.hpp"
+#include "berth/core/process.hpp"
+#include "berth/runtime/image/load.hpp"
+
+#include "berth_catch.hpp"
+#include "layer_builder.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/json.hpp>
+
+#include <set>
+
+#include <sys/stat.h>
+
+using namespace berth;
+using namespace berth::runtime::image;
+
+namespace {
+
+struct Images {
+  test::TempDir dir;
+  Images() {
+    auto r = core::run_checked({.program = BERTH_MAKE_TEST_IMAGE, .args = {(dir.path / "img").string()}});
+    REQUIRE(r);
+  }
+  std::filesystem::path oci() const { return dir.path / "img" / "oci"; }
+  std::filesystem::path docker_tar() const { return dir.path / "img" / "docker.tar"; }
+  std::filesystem::path oci_tar() const { return dir.path / "img" / "oci.tar"; }
+};
+
+/// What a container would see: the layers' files from top to bottom, whiteouts hiding what is below.
+struct stat in_image(const Store& s, const StoredImage& img, const std::string& path, bool& found) {
+  auto plan = plan_image(s, img.manifest, s.read_blob(img.manifest.digest).value()).value();
+  struct stat st {};
+  found = false;
+  for (auto it = plan.layers.rbegin(); it != plan.layers.rend(); ++it) {
+    if (::lstat((s.layer_path(it->diff_id) / path).c_str(), &st) != 0) continue;
+    found = !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
+    return st;
+  }
+  return st;
+}
+
+void check_image(const Store& s, const StoredImage& img) {
+  bool found = false;
+  auto data = in_image(s, img, "home/app/data", found);
+  CHECK(found);
+  CHECK(data.st_uid == 101);
+  in_image(s, img, "etc/motd", found);
+  CHECK_FALSE(found);  // deleted by the third layer: stays deleted
+  in_image(s, img, "bin/busybox", found);
+  CHECK(found);
+  auto plan = plan_image(s, img.manifest, s.read_blob(img.manifest.digest).value()).value();
+  CHECK(plan.layers.size() == 3);
+  CHECK(plan.config.user == "app");
+  CHECK(plan.config.stop_signal == "SIGQUIT");
+  CHECK(plan.config.cmd == std::vector<std::string>{"/bin/sh", "-c", "id -u"});
+}
+
+}  // namespace
+
+TEST_CASE("an OCI layout, a docker save archive and an OCI archive load into one store", "[image][load]") {
+  Images images;
+  test::TempDir base;
+  auto s = Store::open(base.path / "berth").value();
+
+  std::set<std::string> progress;
+  auto from_layout = load_images(s, images.oci(), {.name = "localhost/test:layout",
+                                                   .progress = [&](std::string_view d, std::int64_t done, std::int64_t total) {
+                                                     if (done == total) progress.emplace(d);
+                                                   }});
+  REQUIRE(from_layout);
+  REQUIRE(from_layout->size() == 1);
+  CHECK(from_layout->front().name == "localhost/test:layout");
+  CHECK(progress.size() == 3);
+  check_image(s, from_layout->front());
+
+  auto from_docker = load_images(s, images.docker_tar());
+  REQUIRE(from_docker);
+  REQUIRE(from_docker->size() == 1);
+  CHECK(from_docker->front().name == "docker.io/library/busybox:test");
+  check_image(s, from_docker->front());
+
+  auto from_oci_tar = load_images(s, images.oci_tar());
+  REQUIRE(from_oci_tar);
+  CHECK(from_oci_tar->front().name == "docker.io/library/busybox:1");
+  check_image(s, from_oci_tar->front());
+  // The OCI archive holds the same layers as the layout: shared, not stored twice.
+  CHECK(from_oci_tar->front().manifest.digest == from_layout->front().manifest.digest);
+  CHECK(s.images().value().size() == 3);
+
+  // The store is an OCI layout the usual tools read as it is.
+  auto inspect = core::run_checked(
+      {.program = "skopeo", .args = {"inspect", "oci:" + s.layout().string() + ":docker.io/library/busybox:test"}});
+  REQUIRE(inspect);
+  auto j = boost::json::parse(inspect->out).as_object();
+  CHECK(j.at("Layers").as_array().size() == 3);
+  auto ls = core::run_checked({.program = "umoci", .args = {"ls", "--layout", s.layout().string()}});
+  REQUIRE(ls);
+  CHECK_THAT(ls->out, Catch::Contains("docker.io/library/busybox:1") && Catch::Contains("localhost/test:layout"));
+  // Loading again changes nothing and writes nothing new.
+  auto again = load_images(s, images.docker_tar());
+  REQUIRE(again);
+  CHECK(s.images().value().size() == 3);
+}
+
+TEST_CASE("a hostile archive is refused and nothing is named", "[image][load][bad-input]") {
+  test::TempDir base;
+  auto s = Store::open(base.path / "berth").value();
+  auto archive = [&](const std::string& name, const std::map<std::string, std::string>& files) {
+    test::LayerBuilder b(test::Compression::None);
+    for (const auto& [path, data] : files) b.file(path, data);
+    const auto p = base.path / name;
+    REQUIRE(core::write_file_atomic(p, b.take()));
+    return p;
+  };
+  // A docker save whose layer unpacks outside its directory.
+  const std::string evil = test::LayerBuilder(test::Compression::None).file("../../escape", "x").take();
+  const std::string diff = sha256_digest(evil);
+  const std::string config = R"({"os":"linux","architecture":"amd64","config":{},"rootfs":{"type":"layers","diff_ids":[")" + diff + R"("]}})";
+  auto escape = archive("escape.tar", {{"manifest.json", R"([{"Config":"c.json","RepoTags":["evil:1"],"Layers":["l/layer.tar"]}])"},
+                                       {"c.json", config},
+                                       {"l/layer.tar", evil}});
+  auto r = load_images(s, escape);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message(), Catch::Contains("has a '..' component"));
+
+  // A layer whose bytes are not what the config says.
+  auto lie = archive("lie.tar", {{"manifest.json", R"([{"Config":"c.json","RepoTags":["lie:1"],"Layers":["l/layer.tar"]}])"},
+                                 {"c.json", config},
+                                 {"l/layer.tar", test::LayerBuilder(test::Compression::None).file("ok", "x").take()}});
+  auto r2 = load_images(s, lie);
+  REQUIRE_FALSE(r2);
+  CHECK_THAT(r2.error().message(), Catch::Contains("digest"));
+
+  auto none = archive("none.tar", {{"hello.txt", "hi"}});
+  CHECK_THAT(load_images(s, none).error().message(), Catch::Contains("neither index.json"));
+  auto garbage = base.path / "garbage";
+  REQUIRE(core::write_file_atomic(garbage, std::string(4000, '\x01')));
+  CHECK_FALSE(load_images(s, garbage));
+  CHECK_FALSE(load_images(s, base.path / "missing.tar"));
+  CHECK(s.images().value().empty());
+  CHECK(std::filesystem::is_empty(s.base() / "layers"));
+  CHECK_FALSE(std::filesystem::exists("/escape"));
+}
