@@ -11,3 +11,4 @@ pkg_check_modules(LIBMNL      REQUIRED IMPORTED_TARGET libmnl)
 # libruntime: images (libarchive unpacks layers, OpenSSL hashes them) and registries (libcurl).
 pkg_check_modules(LIBARCHIVE  REQUIRED IMPORTED_TARGET libarchive)
 find_package(OpenSSL REQUIRED)
+find_package(CURL REQUIRED)

@@ -26,7 +26,7 @@ packages=(
   # peers of the network backend tests and benchmarks
   containernetworking-plugins netavark
   # images: tools that build, convert and read OCI layouts and docker archives in the tests
-  umoci skopeo
+  umoci skopeo docker-registry apache2-utils
   # a real CNI runtime that drives berth-cni (podman's CNI backend), its OCI runtime and an image's contents
   podman runc busybox-static
   # DNS: dig for the tests, dnsmasq as an upstream resolver in tests and as the benchmark's peer
@@ -40,3 +40,8 @@ packages=(
 
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
+# Only docker-registry's program is wanted (tests serve their own on 127.0.0.1): the package's
+# service, which would listen on every address, is stopped and disabled where systemd runs.
+if [ -d /run/systemd/system ] && systemctl is-enabled docker-registry.service >/dev/null 2>&1; then
+  systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+fi

@@ -50,23 +50,55 @@ ByteSource counting(ByteSource inner, std::function<void(std::int64_t)> on_bytes
 
 Result<void> install_layer(const Store& store, const LayerPlan& layer, const ByteSource& source,
                            const LayerProgress& progress) {
+  return install_layer(store, layer,
+                       [&](std::int64_t offset) -> Result<ByteSource> {
+                         if (offset != 0) return make_error(Errc::invalid_argument, "this source starts at its beginning");
+                         return source;
+                       },
+                       progress);
+}
+
+Result<void> install_layer(const Store& store, const LayerPlan& layer, const RangeOpener& open,
+                           const LayerProgress& progress) {
   const std::string what = fmt::format("layer {}", layer.blob.digest);
   if (store.has_blob(layer.blob.digest) && store.has_layer(layer.diff_id)) return {};
   auto writer = store.write_blob(layer.blob.digest, layer.blob.size);
   if (!writer) return std::move(writer).error().wrap(what);
-  // A blob cut short before is taken up where it stopped only by a source
-  // that can skip (a registry's Range); this one is read from its start.
-  if (!writer->done() && writer->offset() != 0) BERTH_TRY(writer->restart(), what);
   const bool keep_blob = !writer->done();
+  // What the blob holds already comes back from disk; the rest from `open`.
+  ByteSource kept;
+  Result<ByteSource> rest = make_error(Errc::invalid_argument, "not opened");
+  if (!keep_blob) {
+    kept = file_source(store.blob_path(layer.blob.digest));
+    rest = ByteSource([]() -> Result<std::string_view> { return std::string_view(); });
+  } else if (writer->offset() > 0 && (rest = open(writer->offset()))) {
+    kept = file_source(store.partial_path(layer.blob.digest));
+  } else {
+    if (writer->offset() != 0) BERTH_TRY(writer->restart(), what);
+    rest = open(0);
+  }
+  if (!rest) return std::move(rest).error().wrap(what);
+  std::int64_t from_disk = keep_blob ? writer->offset() : layer.blob.size;
   std::int64_t done = 0;
-  // Every byte goes through the blob's digest (and into its file) on its way to the unpacker.
   ByteSource tee = [&]() -> Result<std::string_view> {
-    auto piece = source();
+    if (kept && from_disk > 0) {
+      auto piece = kept();
+      if (!piece) return piece;
+      if (!piece->empty()) {
+        std::string_view p = piece->substr(0, static_cast<std::size_t>(std::min<std::int64_t>(from_disk, piece->size())));
+        from_disk -= static_cast<std::int64_t>(p.size());
+        done += static_cast<std::int64_t>(p.size());
+        if (progress) progress(layer.blob.digest, done, layer.blob.size);
+        return p;
+      }
+      from_disk = 0;  // the file was shorter than its writer said: the digest will tell
+    }
+    auto piece = (*rest)();
     if (!piece) return piece;
     if (keep_blob)
       if (auto w = writer->write(*piece); !w) return std::move(w).error();
     done += static_cast<std::int64_t>(piece->size());
-    if (progress) progress(layer.blob.digest, done, layer.blob.size);
+    if (progress && !piece->empty()) progress(layer.blob.digest, done, layer.blob.size);
     return piece;
   };
   if (store.has_layer(layer.diff_id)) {

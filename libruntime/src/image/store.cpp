@@ -145,6 +145,10 @@ Result<Descriptor> Store::put_blob(std::string_view data, std::string_view media
   return d;
 }
 
+fs::path Store::partial_path(std::string_view digest) const {
+  return base_ / "ingest" / (std::string(digest_hex(digest)) + ".partial");
+}
+
 Result<BlobWriter> Store::write_blob(std::string_view digest, std::int64_t size) const {
   const std::string what = fmt::format("write blob {}", digest);
   BERTH_TRY(check_digest(digest), what);
@@ -158,7 +162,7 @@ Result<BlobWriter> Store::write_blob(std::string_view digest, std::int64_t size)
     w.offset_ = size;
     return w;
   }
-  w.partial_ = base_ / "ingest" / (std::string(digest_hex(digest)) + ".partial");
+  w.partial_ = partial_path(digest);
   w.fd_.reset(::open(w.partial_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!w.fd_) return core::errno_error(errno, what);
   // Another writer of the same blob goes first; then we find it done.

@@ -9,6 +9,7 @@
 #include "berth_catch.hpp"
 #include "layer_builder.hpp"
 #include "temp_dir.hpp"
+#include "test_image.hpp"
 
 #include <boost/json.hpp>
 
@@ -19,52 +20,9 @@
 using namespace berth;
 using namespace berth::runtime::image;
 
-namespace {
-
-struct Images {
-  test::TempDir dir;
-  Images() {
-    auto r = core::run_checked({.program = BERTH_MAKE_TEST_IMAGE, .args = {(dir.path / "img").string()}});
-    REQUIRE(r);
-  }
-  std::filesystem::path oci() const { return dir.path / "img" / "oci"; }
-  std::filesystem::path docker_tar() const { return dir.path / "img" / "docker.tar"; }
-  std::filesystem::path oci_tar() const { return dir.path / "img" / "oci.tar"; }
-};
-
-/// What a container would see: the layers' files from top to bottom, whiteouts hiding what is below.
-struct stat in_image(const Store& s, const StoredImage& img, const std::string& path, bool& found) {
-  auto plan = plan_image(s, img.manifest, s.read_blob(img.manifest.digest).value()).value();
-  struct stat st {};
-  found = false;
-  for (auto it = plan.layers.rbegin(); it != plan.layers.rend(); ++it) {
-    if (::lstat((s.layer_path(it->diff_id) / path).c_str(), &st) != 0) continue;
-    found = !(S_ISCHR(st.st_mode) && st.st_rdev == 0);
-    return st;
-  }
-  return st;
-}
-
-void check_image(const Store& s, const StoredImage& img) {
-  bool found = false;
-  auto data = in_image(s, img, "home/app/data", found);
-  CHECK(found);
-  CHECK(data.st_uid == 101);
-  in_image(s, img, "etc/motd", found);
-  CHECK_FALSE(found);  // deleted by the third layer: stays deleted
-  in_image(s, img, "bin/busybox", found);
-  CHECK(found);
-  auto plan = plan_image(s, img.manifest, s.read_blob(img.manifest.digest).value()).value();
-  CHECK(plan.layers.size() == 3);
-  CHECK(plan.config.user == "app");
-  CHECK(plan.config.stop_signal == "SIGQUIT");
-  CHECK(plan.config.cmd == std::vector<std::string>{"/bin/sh", "-c", "id -u"});
-}
-
-}  // namespace
 
 TEST_CASE("an OCI layout, a docker save archive and an OCI archive load into one store", "[image][load]") {
-  Images images;
+  test::TestImage images;
   test::TempDir base;
   auto s = Store::open(base.path / "berth").value();
 
@@ -77,18 +35,18 @@ TEST_CASE("an OCI layout, a docker save archive and an OCI archive load into one
   REQUIRE(from_layout->size() == 1);
   CHECK(from_layout->front().name == "localhost/test:layout");
   CHECK(progress.size() == 3);
-  check_image(s, from_layout->front());
+  test::check_test_image(s, from_layout->front());
 
   auto from_docker = load_images(s, images.docker_tar());
   REQUIRE(from_docker);
   REQUIRE(from_docker->size() == 1);
   CHECK(from_docker->front().name == "docker.io/library/busybox:test");
-  check_image(s, from_docker->front());
+  test::check_test_image(s, from_docker->front());
 
   auto from_oci_tar = load_images(s, images.oci_tar());
   REQUIRE(from_oci_tar);
   CHECK(from_oci_tar->front().name == "docker.io/library/busybox:1");
-  check_image(s, from_oci_tar->front());
+  test::check_test_image(s, from_oci_tar->front());
   // The OCI archive holds the same layers as the layout: shared, not stored twice.
   CHECK(from_oci_tar->front().manifest.digest == from_layout->front().manifest.digest);
   CHECK(s.images().value().size() == 3);

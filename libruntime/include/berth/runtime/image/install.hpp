@@ -50,6 +50,16 @@ struct ImagePlan {
 [[nodiscard]] core::Result<void> install_layer(const Store& store, const LayerPlan& layer, const ByteSource& source,
                                                const LayerProgress& progress = {});
 
+/// Opens the layer's bytes from `offset` on (a download's Range).
+using RangeOpener = std::function<core::Result<ByteSource>(std::int64_t offset)>;
+
+/// Like `install_layer`, for a source that can start anywhere: a blob that
+/// an earlier writer left cut short (a pull that died) is not fetched again
+/// from its start; its bytes so far are read back from the partial file for
+/// the unpacker and the rest is asked for from where it stopped.
+[[nodiscard]] core::Result<void> install_layer(const Store& store, const LayerPlan& layer, const RangeOpener& open,
+                                               const LayerProgress& progress = {});
+
 /// Names an image whose layers are all in place.
 [[nodiscard]] core::Result<StoredImage> finish_image(const Store& store, const ImagePlan& plan, std::string_view name);
 

@@ -93,6 +93,8 @@ public:
   [[nodiscard]] core::Result<std::string> read_blob(std::string_view digest, std::size_t max_size = 4 << 20) const;
   /// Stores `data` as a blob; returns its descriptor.
   [[nodiscard]] core::Result<Descriptor> put_blob(std::string_view data, std::string_view media_type) const;
+  /// Where a blob being written is kept until it is whole.
+  [[nodiscard]] std::filesystem::path partial_path(std::string_view digest) const;
   /// Starts (or takes up again) writing the blob `digest` of `size` bytes.
   [[nodiscard]] core::Result<BlobWriter> write_blob(std::string_view digest, std::int64_t size) const;
 
