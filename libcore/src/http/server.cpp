@@ -61,9 +61,27 @@ struct Event {
   std::string data;   // Data
 };
 
+/// How a Reply wakes its connection: the connection's timer, cancelled on
+/// the loop's thread. The timer lives with the connection, not the Reply (a
+/// handler may keep a Reply after the loop and its io_context are gone);
+/// the connection unlinks it when it ends, and a Reply then wakes nobody.
+struct Waker {
+  std::mutex mutex;
+  asio::steady_timer* timer = nullptr;  // null once the connection has ended
+  asio::any_io_executor executor;
+
+  static void wake(const std::shared_ptr<Waker>& w) {
+    std::lock_guard lock(w->mutex);
+    if (!w->timer) return;
+    asio::post(w->executor, [w] {
+      if (w->timer) w->timer->cancel();  // on the loop's thread, as the connection is
+    });
+  }
+};
+
 /// What a connection and the handler's Reply share.
-struct ReplyState : std::enable_shared_from_this<ReplyState> {
-  explicit ReplyState(const asio::any_io_executor& ex) : executor(ex), wake(ex) {}
+struct ReplyState {
+  explicit ReplyState(std::shared_ptr<Waker> w) : waker(std::move(w)) {}
 
   void push(Event e) {
     {
@@ -71,8 +89,7 @@ struct ReplyState : std::enable_shared_from_this<ReplyState> {
       if (e.kind == Event::Kind::Data) queued += e.data.size();
       events.push_back(std::move(e));
     }
-    // The timer belongs to the loop's thread: cancel it there.
-    asio::post(executor, [self = shared_from_this()] { self->wake.cancel(); });
+    Waker::wake(waker);
   }
   std::deque<Event> take() {
     std::lock_guard lock(mutex);
@@ -80,8 +97,7 @@ struct ReplyState : std::enable_shared_from_this<ReplyState> {
     return std::exchange(events, {});
   }
 
-  asio::any_io_executor executor;
-  asio::steady_timer wake;
+  std::shared_ptr<Waker> waker;
   std::mutex mutex;
   std::deque<Event> events;
   std::size_t queued = 0;
@@ -157,7 +173,7 @@ bool peer_gone(Stream& stream) {
 }
 
 /// Writes the handler's answer as it comes; false when the connection must close.
-awaitable<bool> deliver(Stream& stream, ReplyState& state, unsigned version, bool keep_alive,
+awaitable<bool> deliver(Stream& stream, asio::steady_timer& wake, ReplyState& state, unsigned version, bool keep_alive,
                         std::chrono::seconds write_timeout) {
   bool streaming = false;
   bool watch_peer = true;
@@ -207,10 +223,10 @@ awaitable<bool> deliver(Stream& stream, ReplyState& state, unsigned version, boo
       }
     }
     stream.expires_never();
-    state.wake.expires_at(asio::steady_timer::time_point::max());
+    wake.expires_at(asio::steady_timer::time_point::max());
     if (streaming && watch_peer) {
       // While the producer is quiet (a followed log), notice a client that left.
-      auto woke = co_await (state.wake.async_wait(kTuple) || stream.socket().async_wait(
+      auto woke = co_await (wake.async_wait(kTuple) || stream.socket().async_wait(
                                                                  asio::socket_base::wait_read, kTuple));
       if (woke.index() == 1) {
         if (peer_gone(stream)) {
@@ -220,7 +236,7 @@ awaitable<bool> deliver(Stream& stream, ReplyState& state, unsigned version, boo
         watch_peer = false;  // a pipelined request waits its turn
       }
     } else {
-      co_await state.wake.async_wait(kTuple);
+      co_await wake.async_wait(kTuple);
     }
     if (state.closed) co_return false;
   }
@@ -230,6 +246,18 @@ awaitable<void> serve(std::shared_ptr<Shared> shared, asio::local::stream_protoc
   Stream stream(std::move(socket));
   beast::flat_buffer buffer;
   const auto& options = shared->options;
+  asio::steady_timer wake(stream.get_executor());
+  auto waker = std::make_shared<Waker>();
+  waker->timer = &wake;
+  waker->executor = stream.get_executor();
+  // However the connection ends (also when the io_context goes first), Replies let go of its timer.
+  struct Unlink {
+    std::shared_ptr<Waker> w;
+    ~Unlink() {
+      std::lock_guard lock(w->mutex);
+      w->timer = nullptr;
+    }
+  } unlink{waker};
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(64 * 1024);
@@ -264,7 +292,7 @@ awaitable<void> serve(std::shared_ptr<Shared> shared, asio::local::stream_protoc
     req.body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
 
-    auto state = std::make_shared<ReplyState>(stream.get_executor());
+    auto state = std::make_shared<ReplyState>(waker);
     {
       auto reply = std::make_shared<ReplyHandle>(state);
       try {
@@ -273,7 +301,7 @@ awaitable<void> serve(std::shared_ptr<Shared> shared, asio::local::stream_protoc
         reply->send(error_response(500, "internal", e.what()));
       }
     }
-    const bool again = co_await deliver(stream, *state, msg.version(), keep_alive, options.idle_timeout);
+    const bool again = co_await deliver(stream, wake, *state, msg.version(), keep_alive, options.idle_timeout);
     state->closed = true;
     if (!again) break;
   }

@@ -5,6 +5,7 @@
 #include "berth/runtime/image/pull.hpp"
 
 #include "berth_catch.hpp"
+#include "fake_registry.hpp"
 #include "registry.hpp"
 #include "temp_dir.hpp"
 #include "test_image.hpp"
@@ -83,4 +84,125 @@ TEST_CASE("a TLS registry with Basic authentication takes Docker's credentials",
   REQUIRE_FALSE(untrusted);
   CHECK_THAT(untrusted.error().message(), Catch::Contains("certificate"));
   CHECK(fresh.images().value().empty());
+}
+
+namespace {
+
+/// The digest of the test image's largest layer (the base, with busybox).
+std::string base_layer(const std::filesystem::path& layout) {
+  std::string best;
+  std::uintmax_t size = 0;
+  for (const auto& e : std::filesystem::directory_iterator(layout / "blobs" / "sha256"))
+    if (e.file_size() > size) {
+      size = e.file_size();
+      best = "sha256:" + e.path().filename().string();
+    }
+  return best;
+}
+
+bool saw(const std::vector<std::string>& requests, const std::string& part) {
+  return std::any_of(requests.begin(), requests.end(), [&](const auto& r) { return r.find(part) != std::string::npos; });
+}
+
+}  // namespace
+
+TEST_CASE("Bearer tokens come from the registry's token endpoint, with Docker's credentials", "[image][pull][fake]") {
+  test::TestImage image;
+  test::FakeRegistry fake({.layout = image.oci(), .bearer = true, .token_user = "alice", .token_password = "pw"});
+  test::TempDir base, conf;
+  auto store = Store::open(base.path).value();
+  auto ref = parse_reference(fake.host() + "/team/app:latest").value();
+  REQUIRE(core::write_file_atomic(conf.path / "config.json",
+                                  fmt::format(R"({{"auths":{{"{}":{{"auth":"{}"}}}}}})", fake.host(), base64_encode("alice:pw"))));
+  auto img = pull(store, ref, {.docker_config = conf.path / "config.json"});
+  REQUIRE(img);
+  test::check_test_image(store, *img);
+  auto seen = fake.requests();
+  CHECK(saw(seen, "GET /token?service=fake&scope=repository%3Ateam%2Fapp%3Apull [auth]"));
+  CHECK(saw(seen, "GET /v2/team/app/manifests/latest [auth]"));
+
+  test::TempDir other;
+  auto fresh = Store::open(other.path).value();
+  auto refused = pull(fresh, ref);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message(), Catch::Contains("HTTP 401 (no credentials)"));
+}
+
+TEST_CASE("a download that breaks is taken up where it stopped", "[image][pull][fake]") {
+  test::TestImage image;
+  const std::string layer = base_layer(image.oci());
+  const auto size = static_cast<std::int64_t>(std::filesystem::file_size(image.oci() / "blobs" / "sha256" / layer.substr(7)));
+  SECTION("in the same pull") {
+    test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000});
+    test::TempDir base;
+    auto store = Store::open(base.path).value();
+    auto img = pull(store, parse_reference(fake.host() + "/team/app:latest").value(), {.backoff = std::chrono::milliseconds(10)});
+    REQUIRE(img);
+    test::check_test_image(store, *img);
+    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
+    CHECK(fake.sent(layer) == size);  // nothing sent twice
+  }
+  SECTION("by the next pull, after one that gave up") {
+    test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000});
+    test::TempDir base;
+    auto store = Store::open(base.path).value();
+    auto ref = parse_reference(fake.host() + "/team/app:latest").value();
+    auto first = pull(store, ref, {.attempts = 1});
+    REQUIRE_FALSE(first);
+    CHECK(store.images().value().empty());
+    auto second = pull(store, ref);
+    REQUIRE(second);
+    test::check_test_image(store, *second);
+    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
+    CHECK(fake.sent(layer) == size);
+  }
+  SECTION("from a registry that ignores Range") {
+    test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000, .ignore_range = true});
+    test::TempDir base;
+    auto store = Store::open(base.path).value();
+    auto img = pull(store, parse_reference(fake.host() + "/team/app:latest").value(), {.backoff = std::chrono::milliseconds(10)});
+    REQUIRE(img);
+    test::check_test_image(store, *img);
+  }
+}
+
+TEST_CASE("blobs redirected to storage elsewhere are followed", "[image][pull][fake]") {
+  test::TestImage image;
+  test::FakeRegistry fake({.layout = image.oci(), .redirect_blobs = true});
+  test::TempDir base;
+  auto store = Store::open(base.path).value();
+  auto img = pull(store, parse_reference(fake.host() + "/team/app:latest").value());
+  REQUIRE(img);
+  test::check_test_image(store, *img);
+  CHECK(saw(fake.requests(), "GET /storage/sha256:"));
+}
+
+TEST_CASE("a registry that fails or lies gets bounded tries and names nothing", "[image][pull][fake][bad-input]") {
+  test::TestImage image;
+  test::TempDir base;
+  auto store = Store::open(base.path).value();
+  SECTION("500 for ever") {
+    test::FakeRegistry fake({.layout = image.oci(), .fail_always = true});
+    auto r = pull(store, parse_reference(fake.host() + "/team/app:latest").value(),
+                  {.attempts = 3, .backoff = std::chrono::milliseconds(10)});
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(), Catch::Contains("HTTP 500 (UNKNOWN: storage is down)"));
+    CHECK(fake.requests().size() == 3);
+  }
+  SECTION("a layer that is not what its digest says") {
+    const std::string layer = base_layer(image.oci());
+    test::FakeRegistry fake({.layout = image.oci(), .replace_blobs = {{layer, std::string(5000, 'x')}}});
+    auto r = pull(store, parse_reference(fake.host() + "/team/app:latest").value());
+    REQUIRE_FALSE(r);
+    CHECK_FALSE(store.has_blob(layer));
+  }
+  SECTION("a repository that is not there") {
+    test::FakeRegistry fake({.layout = image.oci()});
+    auto r = pull(store, parse_reference(fake.host() + "/team/other:latest").value());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().is(core::Errc::not_found));
+  }
+  CHECK(store.images().value().empty());
+  for (const auto& e : std::filesystem::directory_iterator(base.path / "layers"))
+    CHECK_FALSE(e.path().filename().string().starts_with(".tmp-"));
 }
