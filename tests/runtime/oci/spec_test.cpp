@@ -61,6 +61,7 @@ RunOptions run() {
   o.memory_bytes = 64 << 20;
   o.cpus = 0.5;
   o.pids_limit = 100;
+  o.rlimits = {Rlimit{}};
   o.seccomp_profile = kProfile;
   o.annotations = {{"io.berth.container.name", "web"}};
   return o;

@@ -47,7 +47,8 @@ struct RunOptions {
   std::optional<std::int64_t> memory_bytes;
   std::optional<double> cpus;  ///< 1.5: one and a half CPUs of time
   std::optional<std::int64_t> pids_limit;
-  std::vector<Rlimit> rlimits = {Rlimit{}};
+  /// Empty: the container layer gives RLIMIT_NOFILE as high as the host allows (up to 1048576).
+  std::vector<Rlimit> rlimits;
   /// Docker's seccomp profile as text; empty: no seccomp filter.
   std::string seccomp_profile;
   std::vector<std::pair<std::string, std::string>> annotations;

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "berth/core/error.hpp"
+#include "berth/runtime/image/store.hpp"
+#include "berth/runtime/oci/spec.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+/// OCI containers from the image store: each with an overlay root file
+/// system (the image's layers below, its own upper directory), a bundle, and
+/// a monitor (Debian's conmon, podman's and CRI-O's) that holds its stdio,
+/// writes its log and records its exit code, so a container outlives the
+/// process that started it; run by the OCI runtime's command line (runc, or
+/// crun where the host has cgroup v2 only). Records live under the base
+/// directory: a new process finds every container with its true state.
+namespace berth::runtime::container {
+
+enum class Status { Created, Running, Stopped };
+[[nodiscard]] std::string_view status_name(Status s);
+
+struct ContainerState {
+  std::string id;
+  std::string image;  ///< the image's name when it was created
+  Status status = Status::Stopped;
+  std::optional<pid_t> pid;        ///< of its first process, while it runs
+  std::optional<int> exit_code;    ///< once stopped: its status, 128 + the signal that ended it
+  std::string stop_signal;         ///< what `stop` sends first ("SIGTERM" unless the image says)
+  std::filesystem::path log;       ///< conmon's log of its output (k8s-file format)
+  std::filesystem::path rootfs;
+  std::int64_t created = 0;        ///< Unix seconds
+};
+
+struct CreateOptions {
+  std::string id;     ///< a plain name (validate_container_id)
+  std::string image;  ///< a name in the store
+  oci::RunOptions run;
+};
+
+struct RuntimeOptions {
+  /// Records, bundles, root file systems: `<base>/containers/<id>/`.
+  std::filesystem::path base = "/var/lib/berth";
+  /// The OCI runtime's state (`--root`); tmpfs, gone at reboot as the containers are.
+  std::filesystem::path state = "/run/berth/runc";
+  /// "runc", "crun", or "" for crun on a cgroup v2 host and runc otherwise.
+  std::string runtime;
+  std::filesystem::path conmon = "conmon";
+  /// Docker's seccomp profile; empty: none.
+  std::filesystem::path seccomp_profile = "/usr/share/containers/seccomp.json";
+};
+
+/// The OCI runtime this host wants: crun where cgroup v2 is mounted alone
+/// (it refuses hybrid hosts), runc otherwise.
+[[nodiscard]] std::string default_runtime();
+
+/// The containers of one base directory. Each call is one operation on the
+/// records and the runtime; several processes may use the same base. Not
+/// thread-safe.
+class Containers {
+public:
+  [[nodiscard]] static core::Result<Containers> open(RuntimeOptions options);
+
+  /// Mounts the root file system, writes the bundle and has conmon create
+  /// the container (not started). Nothing stays when a step fails.
+  [[nodiscard]] core::Result<ContainerState> create(const image::Store& images, const CreateOptions& options);
+  [[nodiscard]] core::Result<void> start(const std::string& id);
+  [[nodiscard]] core::Result<ContainerState> state(const std::string& id) const;
+  [[nodiscard]] core::Result<std::vector<ContainerState>> list() const;
+  /// Waits until the container has stopped; its exit code. A timeout of 0 waits for ever.
+  [[nodiscard]] core::Result<int> wait(const std::string& id, std::chrono::milliseconds timeout = {}) const;
+  /// Sends a signal ("SIGHUP", "9") to the container's first process.
+  [[nodiscard]] core::Result<void> kill(const std::string& id, std::string_view signal);
+  /// The stop signal, `grace` to end, then SIGKILL; the exit code.
+  [[nodiscard]] core::Result<int> stop(const std::string& id, std::chrono::milliseconds grace = std::chrono::seconds(10));
+  /// Deletes a stopped (or created) container: the runtime's state, the
+  /// root file system, the record. A running one is `Errc::conflict`.
+  [[nodiscard]] core::Result<void> remove(const std::string& id);
+
+private:
+  explicit Containers(RuntimeOptions o) : o_(std::move(o)) {}
+  [[nodiscard]] std::filesystem::path dir(const std::string& id) const { return o_.base / "containers" / id; }
+  [[nodiscard]] core::Result<std::string> runtime(std::vector<std::string> args) const;
+  RuntimeOptions o_;
+  std::string runtime_path_;
+};
+
+/// "SIGQUIT", "QUIT", "3" -> 3; an error names what is not a signal.
+[[nodiscard]] core::Result<int> parse_signal(std::string_view text);
+
+}  // namespace berth::runtime::container

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: Apache-2.0
+// A container is conmon's: berth starts conmon (which daemonizes and runs
+// `runc create` under it), learns through conmon's sync pipe whether the
+// runtime made the container, and from then on asks the runtime for its
+// state and conmon's exit file for how it ended. So nothing of a running
+// container depends on the process that made it.
+#include "berth/runtime/container/containers.hpp"
+
+#include "berth/core/error_list.hpp"
+#include "berth/core/fs.hpp"
+#include "berth/core/names.hpp"
+#include "berth/core/process.hpp"
+#include "berth/core/store.hpp"
+#include "berth/core/unique_fd.hpp"
+#include "berth/runtime/image/install.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace berth::runtime::container {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using core::Errc;
+using core::make_error;
+using core::Result;
+
+core::RecordStore records(const fs::path& base) { return core::RecordStore(base / "containers"); }
+
+std::string kernel_release() {
+  utsname u{};
+  return ::uname(&u) == 0 ? u.release : "";
+}
+
+/// Runs conmon with its sync pipe as fd 3 and reads what it says there:
+/// {"data": <pid>} once the runtime has created the container, or
+/// {"data": -1, "message": "..."} with the runtime's error.
+Result<pid_t> run_conmon(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return core::errno_error(errno, "conmon: pipe");
+  core::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (!std::string_view(*e).starts_with("_OCI_")) env_strings.emplace_back(*e);
+  env_strings.emplace_back("_OCI_SYNCPIPE=3");
+  std::vector<char*> envp, args;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  auto program = core::find_program(argv.front());
+  if (!program) return std::move(program).error().wrap("conmon");
+  const std::string path = program->string();
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) return core::errno_error(errno, "conmon: fork");
+  if (child == 0) {
+    // Only async-signal-safe calls here: the caller may have threads.
+    // dup2 onto itself would keep close-on-exec: clear it then.
+    if (write_end.get() == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(write_end.get(), 3) < 0) ::_exit(127);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(path.c_str(), args.data(), envp.data());
+    ::_exit(127);
+  }
+  write_end.reset();
+  std::string said;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    said.append(buf, static_cast<std::size_t>(n));
+    if (said.find('\n') != std::string::npos) break;
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  boost::system::error_code ec;
+  auto doc = json::parse(said.substr(0, said.find('\n')), ec);
+  const auto* o = ec ? nullptr : doc.if_object();
+  const auto* data = o ? o->if_contains("data") : nullptr;
+  if (!data || !data->is_int64()) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+      return make_error(Errc::child_failed, fmt::format("conmon: cannot run '{}'", path));
+    return make_error(Errc::child_failed, fmt::format("conmon said nothing about the container (exit status {}, its sync pipe held '{}')", status, said.substr(0, 200)));
+  }
+  if (data->get_int64() <= 0) {
+    std::string message = o->contains("message") && o->at("message").is_string() ? std::string(o->at("message").get_string()) : "";
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return make_error(Errc::child_failed, fmt::format("the OCI runtime could not create the container: {}", message));
+  }
+  return static_cast<pid_t>(data->get_int64());
+}
+
+std::optional<int> read_exit(const fs::path& file) {
+  auto text = core::read_file(file);
+  if (!text) return std::nullopt;
+  try {
+    return std::stoi(*text);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::string_view status_name(Status s) {
+  switch (s) {
+    case Status::Created: return "created";
+    case Status::Running: return "running";
+    case Status::Stopped: return "stopped";
+  }
+  return "stopped";
+}
+
+Result<int> parse_signal(std::string_view text) {
+  static const std::pair<const char*, int> kNames[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},
+      {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+      {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+      {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO}, {"PWR", SIGPWR}, {"SYS", SIGSYS}};
+  std::string s(text);
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s.starts_with("SIG")) s = s.substr(3);
+  for (const auto& [name, n] : kNames)
+    if (s == name) return n;
+  if (!s.empty() && std::all_of(s.begin(), s.end(), ::isdigit) && s.size() <= 2) {
+    const int n = std::stoi(s);
+    if (n >= 1 && n <= 64) return n;
+  }
+  return make_error(Errc::invalid_argument, fmt::format("'{}' is not a signal", text));
+}
+
+std::string default_runtime() {
+  // A unified cgroup v2 mount at /sys/fs/cgroup has cgroup.controllers; a
+  // hybrid host has v1 hierarchies there and v2 below it.
+  return ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "crun" : "runc";
+}
+
+Result<Containers> Containers::open(RuntimeOptions o) {
+  Containers c(std::move(o));
+  const std::string name = c.o_.runtime.empty() ? default_runtime() : c.o_.runtime;
+  auto path = core::find_program(name);
+  if (!path) return std::move(path).error().wrap("OCI runtime");
+  c.runtime_path_ = path->string();
+  BERTH_TRY(core::make_directories(c.o_.base / "containers", 0700), "open containers");
+  BERTH_TRY(core::make_directories(c.o_.state, 0700), "open containers");
+  // conmon's attach sockets; it gives up on a container whose directory is missing.
+  BERTH_TRY(core::make_directories(c.o_.state / "attach", 0700), "open containers");
+  return c;
+}
+
+Result<std::string> Containers::runtime(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"--root", o_.state.string()});
+  auto r = core::run_checked({.program = runtime_path_, .args = std::move(args), .timeout = std::chrono::seconds(60)});
+  if (!r) return std::move(r).error();
+  return std::move(r->out);
+}
+
+Result<ContainerState> Containers::create(const image::Store& images, const CreateOptions& options) {
+  const std::string what = fmt::format("create container '{}'", options.id);
+  BERTH_TRY(core::validate_container_id(options.id), what);
+  const auto store = records(o_.base);
+  auto lock = store.lock();
+  if (!lock) return std::move(lock).error().wrap(what);
+  if (auto existing = store.get(options.id + ".json"); !existing || *existing)
+    return make_error(Errc::already_exists, fmt::format("{}: the id is taken", what));
+  auto img = images.find(options.image);
+  if (!img) return std::move(img).error().wrap(what);
+  if (!*img) return make_error(Errc::not_found, fmt::format("{}: no image '{}' in the store", what, options.image));
+  auto manifest = images.read_blob((*img)->manifest.digest);
+  if (!manifest) return std::move(manifest).error().wrap(what);
+  auto plan = image::plan_image(images, (*img)->manifest, *manifest);
+  if (!plan) return std::move(plan).error().wrap(what);
+  for (const auto& l : plan->layers)
+    if (!images.has_layer(l.diff_id))
+      return make_error(Errc::not_found, fmt::format("{}: layer {} of the image is not unpacked", what, l.diff_id));
+
+  const fs::path d = dir(options.id), rootfs = d / "bundle" / "rootfs";
+  bool mounted = false;
+  // Every step registers its undo: a create that fails leaves nothing.
+  auto undo = [&](core::Error e) -> Result<ContainerState> {
+    (void)runtime({"delete", "--force", options.id});
+    if (mounted) ::umount2(rootfs.c_str(), MNT_DETACH);
+    (void)image::remove_tree(d);
+    (void)store.remove(options.id + ".json");
+    return std::move(e).wrap(what);
+  };
+  for (const auto& sub : {d / "upper", d / "work", rootfs, d / "exits", d / "empty"})
+    if (auto r = core::make_directories(sub, 0700); !r) return undo(r.error());
+  ::chmod(rootfs.c_str(), 0755);
+  // overlayfs: the image's layers top first, through their short names so
+  // the options fit a page even with many layers.
+  std::string lower;
+  for (auto it = plan->layers.rbegin(); it != plan->layers.rend(); ++it) {
+    auto link = images.layer_link(it->diff_id);
+    if (!link) return undo(link.error());
+    lower += (lower.empty() ? "" : ":") + link->string();
+  }
+  if (lower.empty()) lower = (d / "empty").string();  // an image without layers
+  const std::string data =
+      fmt::format("lowerdir={},upperdir={},workdir={}", lower, (d / "upper").string(), (d / "work").string());
+  if (::mount("overlay", rootfs.c_str(), "overlay", 0, data.c_str()) != 0)
+    return undo(core::errno_error(errno, fmt::format("mount the root file system ({} layers)", plan->layers.size())));
+  mounted = true;
+
+  auto text_of = [](const fs::path& p) {
+    auto t = core::read_file(p);
+    return t ? std::move(*t) : std::string();  // an image without the file has no names
+  };
+  oci::SpecInput in{plan->config, rootfs, text_of(rootfs / "etc/passwd"), text_of(rootfs / "etc/group"), "amd64",
+                    kernel_release()};
+  oci::RunOptions run = options.run;
+  if (run.rlimits.empty()) {
+    // Docker's 1048576 open files, but never above what this host lets us set.
+    rlimit own{};
+    ::getrlimit(RLIMIT_NOFILE, &own);
+    const std::uint64_t n = std::min<std::uint64_t>(1048576, own.rlim_max);
+    run.rlimits.push_back({"RLIMIT_NOFILE", n, n});
+  }
+  if (run.seccomp_profile.empty() && !o_.seccomp_profile.empty())
+    if (auto p = core::read_file(o_.seccomp_profile)) run.seccomp_profile = *p;
+  auto spec = oci::render_spec(in, run);
+  if (!spec) return undo(spec.error());
+  if (auto r = core::write_file_atomic(d / "bundle" / "config.json", *spec, 0600); !r) return undo(r.error());
+
+  ContainerState s;
+  s.id = options.id;
+  s.image = options.image;
+  s.status = Status::Created;
+  s.stop_signal = plan->config.stop_signal.empty() ? "SIGTERM" : plan->config.stop_signal;
+  if (auto sig = parse_signal(s.stop_signal); !sig) return undo(sig.error().wrap("the image's StopSignal"));
+  s.log = d / "ctr.log";
+  s.rootfs = rootfs;
+  s.created = static_cast<std::int64_t>(std::time(nullptr));
+  json::object record{{"id", s.id},           {"image", s.image},           {"stop_signal", s.stop_signal},
+                      {"log", s.log.string()}, {"rootfs", s.rootfs.string()}, {"created", s.created}};
+  if (auto r = store.put(s.id + ".json", json::serialize(record)); !r) return undo(r.error());
+
+  auto pid = run_conmon({o_.conmon.string(), "--api-version", "1", "-c", s.id, "-u", s.id, "-n", s.id,
+                         "-r", runtime_path_, "--runtime-arg", "--root=" + o_.state.string(),
+                         "-b", (d / "bundle").string(), "-p", (d / "pidfile").string(),
+                         "-P", (d / "conmon.pid").string(), "-l", "k8s-file:" + s.log.string(),
+                         "--exit-dir", (d / "exits").string(), "--socket-dir-path", (o_.state / "attach").string(),
+                         "--log-level", "error"});
+  if (!pid) return undo(pid.error());
+  s.pid = *pid;
+  return s;
+}
+
+Result<void> Containers::start(const std::string& id) {
+  const std::string what = fmt::format("start container '{}'", id);
+  auto s = state(id);
+  if (!s) return std::move(s).error().wrap(what);
+  if (s->status == Status::Running) return {};
+  if (s->status == Status::Stopped) return make_error(Errc::conflict, fmt::format("{}: it has stopped", what));
+  BERTH_TRY(runtime({"start", id}), what);
+  return {};
+}
+
+Result<ContainerState> Containers::state(const std::string& id) const {
+  const std::string what = fmt::format("container '{}'", id);
+  BERTH_TRY(core::validate_container_id(id), what);
+  auto text = records(o_.base).get(id + ".json");
+  if (!text) return std::move(text).error().wrap(what);
+  if (!*text) return make_error(Errc::not_found, fmt::format("no container '{}'", id));
+  boost::system::error_code ec;
+  auto doc = json::parse(**text, ec);
+  const auto* o = ec ? nullptr : doc.if_object();
+  if (!o) return make_error(Errc::corrupt, fmt::format("{}: its record is corrupt", what));
+  ContainerState s;
+  auto str = [&](const char* k) { return o->contains(k) && o->at(k).is_string() ? std::string(o->at(k).get_string()) : ""; };
+  s.id = id;
+  s.image = str("image");
+  s.stop_signal = str("stop_signal");
+  s.log = str("log");
+  s.rootfs = str("rootfs");
+  if (o->contains("created") && o->at("created").is_int64()) s.created = o->at("created").get_int64();
+  s.exit_code = read_exit(dir(id) / "exits" / id);
+  // The runtime knows whether it runs; a container it has forgotten has stopped.
+  auto out = core::run({.program = runtime_path_, .args = {"--root", o_.state.string(), "state", id},
+                        .timeout = std::chrono::seconds(30)});
+  if (out && out->success()) {
+    auto st = json::parse(out->out, ec);
+    const auto* so = ec ? nullptr : st.if_object();
+    const std::string status = so && so->contains("status") && so->at("status").is_string()
+                                   ? std::string(so->at("status").get_string())
+                                   : "";
+    if (status == "created") s.status = Status::Created;
+    else if (status == "running" || status == "paused") s.status = Status::Running;
+    else s.status = Status::Stopped;
+    if (s.status != Status::Stopped && so->contains("pid") && so->at("pid").is_int64())
+      s.pid = static_cast<pid_t>(so->at("pid").get_int64());
+  } else {
+    s.status = Status::Stopped;
+  }
+  return s;
+}
+
+Result<std::vector<ContainerState>> Containers::list() const {
+  auto names = records(o_.base).list(".json");
+  if (!names) return std::move(names).error().wrap("list containers");
+  std::vector<ContainerState> out;
+  for (const auto& n : *names) {
+    auto s = state(n.substr(0, n.size() - 5));
+    if (!s) return s.error();
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+Result<int> Containers::wait(const std::string& id, std::chrono::milliseconds timeout) const {
+  const std::string what = fmt::format("wait for container '{}'", id);
+  const fs::path exits = dir(id) / "exits";
+  core::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!watch || ::inotify_add_watch(watch.get(), exits.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+    if (!fs::exists(dir(id))) return make_error(Errc::not_found, fmt::format("no container '{}'", id));
+    return core::errno_error(errno, what);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto code = read_exit(exits / id)) return *code;
+    // conmon writes the exit file as soon as the container ends; a container
+    // the runtime has never started or has forgotten is checked too.
+    auto s = state(id);
+    if (!s) return std::move(s).error().wrap(what);
+    if (s->status == Status::Stopped && !fs::exists(dir(id) / "conmon.pid") && !s->exit_code)
+      return make_error(Errc::not_found, fmt::format("{}: it has no exit status", what));
+    int wait_ms = 1000;
+    if (timeout.count() > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return make_error(Errc::timed_out, fmt::format("{}: it still runs", what));
+      wait_ms = static_cast<int>(std::min<std::int64_t>(left.count(), wait_ms));
+    }
+    pollfd p{watch.get(), POLLIN, 0};
+    if (::poll(&p, 1, wait_ms) > 0) {
+      char buf[4096];
+      while (::read(watch.get(), buf, sizeof buf) > 0) {
+      }
+    }
+  }
+}
+
+Result<void> Containers::kill(const std::string& id, std::string_view signal) {
+  const std::string what = fmt::format("signal container '{}'", id);
+  auto sig = parse_signal(signal);
+  if (!sig) return std::move(sig).error().wrap(what);
+  BERTH_TRY(runtime({"kill", id, std::to_string(*sig)}), what);
+  return {};
+}
+
+Result<int> Containers::stop(const std::string& id, std::chrono::milliseconds grace) {
+  const std::string what = fmt::format("stop container '{}'", id);
+  auto s = state(id);
+  if (!s) return std::move(s).error().wrap(what);
+  if (s->status == Status::Stopped) {
+    if (s->exit_code) return *s->exit_code;
+    return wait(id, std::chrono::seconds(5));
+  }
+  if (s->status == Status::Created) {
+    // Never started: nothing to signal; the runtime forgets it.
+    BERTH_TRY(runtime({"delete", "--force", id}), what);
+    auto code = wait(id, std::chrono::seconds(10));
+    return code ? *code : 137;
+  }
+  if (auto r = kill(id, s->stop_signal); !r) {
+    if (auto again = state(id); again && again->status == Status::Stopped) return wait(id, std::chrono::seconds(5));
+    return std::move(r).error().wrap(what);
+  }
+  if (auto code = wait(id, grace)) return *code;
+  (void)kill(id, "SIGKILL");
+  auto code = wait(id, std::chrono::seconds(30));
+  if (!code) return std::move(code).error().wrap(what);
+  return *code;
+}
+
+Result<void> Containers::remove(const std::string& id) {
+  const std::string what = fmt::format("remove container '{}'", id);
+  auto s = state(id);
+  if (!s) return std::move(s).error().wrap(what);
+  if (s->status == Status::Running) return make_error(Errc::conflict, fmt::format("{}: it is running; stop it first", what));
+  core::ErrorList errors;
+  (void)runtime({"delete", "--force", id});  // forgotten already when it ended on its own
+  if (::umount2(s->rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    errors.add(core::errno_error(errno, fmt::format("unmount '{}'", s->rootfs.string())));
+  if (errors.empty()) errors.add_if(image::remove_tree(dir(id)));
+  if (errors.empty()) errors.add_if(records(o_.base).remove(id + ".json"));
+  return errors.result(what);
+}
+
+}  // namespace berth::runtime::container
