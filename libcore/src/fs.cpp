@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <random>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -74,9 +76,9 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
   return {};
 }
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno_error(errno, fmt::format("read '{}'", path.string()));
+namespace {
+
+Result<std::string> read_fd(int fd, const std::string& name, std::size_t max) {
   UniqueFd file(fd);
   std::string out;
   char buf[16384];
@@ -84,12 +86,41 @@ Result<std::string> read_file(const std::filesystem::path& path) {
     ssize_t n = ::read(file.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(errno, fmt::format("read '{}'", path.string()));
+      return errno_error(errno, fmt::format("read '{}'", name));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max) return make_error(Errc::invalid_argument, fmt::format("read '{}': more than {} bytes", name, max));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error(errno, fmt::format("read '{}'", path.string()));
+  return read_fd(fd, path.string(), std::string::npos);
+}
+
+Result<std::string> read_file_in_root(const std::filesystem::path& root, const std::filesystem::path& path,
+                                      std::size_t max) {
+  const std::string name = (root / path.relative_path()).string();
+  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return errno_error(errno, fmt::format("read '{}'", name));
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  // Symlinks and ".." resolve as if `root` were "/": never out of it.
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  const std::string rel = path.relative_path().string();
+  const long fd = ::syscall(SYS_openat2, dir.get(), rel.empty() ? "." : rel.c_str(), &how, sizeof how);
+  if (fd < 0) return errno_error(errno, fmt::format("read '{}'", name));
+  struct stat st{};
+  if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(static_cast<int>(fd));
+    return make_error(Errc::invalid_argument, fmt::format("read '{}': not a regular file", name));
+  }
+  return read_fd(static_cast<int>(fd), name, max);
 }
 
 Result<void> make_directories(const std::filesystem::path& path, mode_t mode) {

@@ -38,6 +38,23 @@ TEST_CASE("read_file of a missing file is ENOENT", "[fs]") {
   CHECK(r.error().code == std::errc::no_such_file_or_directory);
 }
 
+TEST_CASE("read_file_in_root never follows a link out of the root", "[fs]") {
+  TempDir dir;
+  const fs::path root = dir.path / "rootfs";
+  fs::create_directories(root / "etc");
+  REQUIRE(write_file_atomic(dir.path / "secret", "host's"));
+  REQUIRE(write_file_atomic(root / "secret", "image's"));
+  REQUIRE(write_file_atomic(root / "etc" / "group", "root:x:0:\n"));
+  fs::create_symlink("/secret", root / "etc" / "passwd");                // absolute: the image's /secret
+  fs::create_symlink("../../../../../../secret", root / "etc" / "shadow");  // ".." stops at the root
+  CHECK(read_file_in_root(root, "/etc/group", 1024).value() == "root:x:0:\n");
+  CHECK(read_file_in_root(root, "etc/passwd", 1024).value() == "image's");
+  CHECK(read_file_in_root(root, "/etc/shadow", 1024).value() == "image's");
+  CHECK(read_file_in_root(root, "/etc/missing", 1024).error().code == std::errc::no_such_file_or_directory);
+  CHECK_THAT(read_file_in_root(root, "/etc", 1024).error().message(), Catch::Contains("not a regular file"));
+  CHECK_THAT(read_file_in_root(root, "/etc/group", 4).error().message(), Catch::Contains("more than 4 bytes"));
+}
+
 TEST_CASE("FileLock excludes a second holder until released", "[fs]") {
   TempDir dir;
   auto p = dir.path / "x.lock";

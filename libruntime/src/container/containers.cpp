@@ -186,6 +186,26 @@ Result<std::string> Containers::runtime(std::vector<std::string> args) const {
   return std::move(r->out);
 }
 
+Result<void> Containers::write_etc_files(const fs::path& etc, oci::RunOptions& run, const CreateOptions& options) const {
+  if (run.hostname.empty()) run.hostname = default_hostname(options.id);
+  auto host = core::read_file(o_.host_resolv_conf);
+  auto upstream = core::read_file(o_.resolved_upstream);
+  const std::pair<const char*, std::string> files[] = {
+      {"hostname", run.hostname + "\n"},
+      {"hosts", hosts_file(run.hostname, options.etc)},
+      {"resolv.conf", options.etc.resolv_conf ? *options.etc.resolv_conf
+                                              : resolv_conf_from_host(host ? *host : "", upstream ? *upstream : "",
+                                                                      options.etc.ipv6)}};
+  for (const auto& [name, text] : files) {
+    const fs::path destination = fs::path("/etc") / name;
+    if (std::any_of(run.mounts.begin(), run.mounts.end(), [&](const auto& m) { return m.destination == destination; }))
+      continue;  // the caller's own
+    BERTH_TRY(core::write_file_atomic(etc / name, text, 0644), "the container's /etc files");
+    run.mounts.push_back({etc / name, destination, run.read_only});
+  }
+  return {};
+}
+
 Result<ContainerState> Containers::create(const image::Store& images, const CreateOptions& options) {
   const std::string what = fmt::format("create container '{}'", options.id);
   BERTH_TRY(core::validate_container_id(options.id), what);
@@ -205,6 +225,8 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
     if (!images.has_layer(l.diff_id))
       return make_error(Errc::not_found, fmt::format("{}: layer {} of the image is not unpacked", what, l.diff_id));
 
+  if (!options.run.hostname.empty()) BERTH_TRY(validate_hostname(options.run.hostname), what);
+
   const fs::path d = dir(options.id), rootfs = d / "bundle" / "rootfs";
   bool mounted = false;
   // Every step registers its undo: a create that fails leaves nothing.
@@ -215,8 +237,11 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
     (void)store.remove(options.id + ".json");
     return std::move(e).wrap(what);
   };
-  for (const auto& sub : {d / "upper", d / "work", rootfs, d / "exits", d / "empty"})
+  for (const auto& sub : {d / "upper", d / "work", rootfs, d / "exits", d / "empty", d / "etc"})
     if (auto r = core::make_directories(sub, 0700); !r) return undo(r.error());
+  // The root of an overlay takes its owner and mode from the upper
+  // directory: everyone must be able to look in, as in Docker's.
+  ::chmod((d / "upper").c_str(), 0755);
   ::chmod(rootfs.c_str(), 0755);
   // overlayfs: the image's layers top first, through their short names so
   // the options fit a page even with many layers.
@@ -233,13 +258,19 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
     return undo(core::errno_error(errno, fmt::format("mount the root file system ({} layers)", plan->layers.size())));
   mounted = true;
 
-  auto text_of = [](const fs::path& p) {
-    auto t = core::read_file(p);
-    return t ? std::move(*t) : std::string();  // an image without the file has no names
+  auto names_of = [&](const char* file) -> Result<std::string> {
+    // The image's file, never the host's through one of its links.
+    auto t = core::read_file_in_root(rootfs, file, std::size_t{16} << 20);
+    if (!t && t.error().code == std::errc::no_such_file_or_directory) return std::string();  // no names
+    return t;
   };
-  oci::SpecInput in{plan->config, rootfs, text_of(rootfs / "etc/passwd"), text_of(rootfs / "etc/group"), "amd64",
-                    kernel_release()};
+  auto passwd = names_of("/etc/passwd");
+  if (!passwd) return undo(passwd.error());
+  auto group = names_of("/etc/group");
+  if (!group) return undo(group.error());
+  oci::SpecInput in{plan->config, rootfs, std::move(*passwd), std::move(*group), "amd64", kernel_release()};
   oci::RunOptions run = options.run;
+  if (auto r = write_etc_files(d / "etc", run, options); !r) return undo(r.error());
   if (run.rlimits.empty()) {
     // Docker's 1048576 open files, but never above what this host lets us set.
     rlimit own{};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Containers from the store run by runc under conmon, as root: what the
 // process sees of its image, its exit code, the StopSignal, a container
-// that outlives the object (the process) that made it, and bad input.
+// that outlives the process that made it, and bad input.
 #include "berth/core/fs.hpp"
 #include "berth/runtime/container/containers.hpp"
 #include "berth/runtime/image/load.hpp"
@@ -11,7 +11,10 @@
 #include "test_image.hpp"
 
 #include <csignal>
+#include <sstream>
 #include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace berth;
 using namespace berth::runtime;
@@ -38,14 +41,27 @@ std::string text(const std::filesystem::path& p) {
   return t ? *t : std::string();
 }
 
+// What the container wrote to stdout, from conmon's log ("<time> stdout F <line>").
+std::string stdout_of(const std::filesystem::path& log) {
+  std::string out;
+  std::istringstream in(text(log));
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find(" stdout ");
+    if (at == std::string::npos) continue;
+    const auto tag = line.find(' ', at + 8);  // F (a full line) or P (part of one)
+    out += line.substr(tag + 1) + (line.compare(at + 8, 1, "F") == 0 ? "\n" : "");
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a container runs its image as the image's user and its exit code comes back", "[container]") {
   World w;
   auto c = w.containers();
   auto s = c.create(w.store, w.run("c1", {"/bin/sh", "-c",
-                                          "id -u; cat /etc/motd || echo motd-gone; stat -c %u /home/app/data; "
-                                          "echo $FOO; exit 3"}));
+                                          "id -u; id -g; cat /etc/motd || echo motd-gone; cat /home/app/data; "
+                                          "ls -ln /home/app/data; echo $FOO; exit 3"}));
   REQUIRE(s);
   CHECK(s->status == Status::Created);
   CHECK(c.state("c1").value().status == Status::Created);
@@ -54,15 +70,57 @@ TEST_CASE("a container runs its image as the image's user and its exit code come
   auto done = c.state("c1").value();
   CHECK(done.status == Status::Stopped);
   CHECK(done.exit_code == 3);
-  const std::string log = text(done.log);
-  INFO(log);
-  CHECK_THAT(log, Catch::Contains("stdout F 101"));   // User app, from the image's /etc/passwd
-  CHECK_THAT(log, Catch::Contains("motd-gone"));      // deleted by a layer: stays deleted
-  CHECK_THAT(log, Catch::Contains("stdout F bar"));   // the image's Env
-  CHECK(std::count(log.begin(), log.end(), '\n') >= 4);
+  INFO(text(done.log));
+  std::istringstream out(stdout_of(done.log));
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(out, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 6);
+  CHECK(lines[0] == "101");        // User app, from the image's /etc/passwd
+  CHECK(lines[1] == "101");
+  CHECK(lines[2] == "motd-gone");  // deleted by a layer: stays deleted
+  CHECK(lines[3] == "data");       // readable: its owner is the process's user
+  CHECK_THAT(lines[4], Catch::Matches(R"(-rw-r--r--\s+1 101\s+101\s+5 .* /home/app/data)"));
+  CHECK(lines[5] == "bar");        // the image's Env
+  CHECK_THAT(text(done.log), Catch::Contains("stderr F cat: can't open '/etc/motd': No such file or directory"));
   REQUIRE(c.remove("c1"));
   CHECK(c.state("c1").error().is(core::Errc::not_found));
   CHECK_FALSE(std::filesystem::exists(w.base.path / "containers" / "c1"));
+}
+
+TEST_CASE("a container has its own hostname, hosts and resolv.conf", "[container][etc]") {
+  World w;
+  w.options.host_resolv_conf = w.base.path / "host-resolv.conf";
+  REQUIRE(core::write_file_atomic(w.options.host_resolv_conf, "nameserver 127.0.0.1\nnameserver 192.0.2.53\nsearch corp.example\n"));
+  auto c = w.containers();
+  auto o = w.run("web_1", {"/bin/sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf; echo intruder >> /etc/hosts"});
+  o.etc = {.addresses = {net::parse_address("10.88.0.5").value()},
+           .extra_hosts = {{"db", net::parse_address("10.88.0.9").value()}}};
+  REQUIRE(c.create(w.store, o));
+  REQUIRE(c.start("web_1"));
+  CHECK(c.wait("web_1", 20s).value() == 1);  // the image's user may not write /etc/hosts
+  const std::string out = stdout_of(c.state("web_1").value().log);
+  INFO(text(c.state("web_1").value().log));
+  CHECK_THAT(out, Catch::StartsWith("web-1\nweb-1\n127.0.0.1\tlocalhost\n"));  // hostname(1), /etc/hostname, /etc/hosts
+  CHECK_THAT(out, Catch::Contains("ff02::2\tip6-allrouters\n10.88.0.9\tdb\n10.88.0.5\tweb-1\n"));
+  CHECK_THAT(out, Catch::EndsWith("nameserver 192.0.2.53\nsearch corp.example\n"));  // not the host's loopback one
+  CHECK_THAT(out, !Catch::Contains("127.0.0.1\n"));
+  CHECK_THAT(text(w.base.path / "containers" / "web_1" / "etc" / "hosts"), !Catch::Contains("intruder"));
+
+  // The caller's own resolv.conf (a network's DNS server), and a hostname asked for.
+  auto own = w.run("named", {"/bin/sh", "-c", "hostname; cat /etc/resolv.conf"});
+  own.run.hostname = "api.internal";
+  own.etc.resolv_conf = "nameserver 10.88.0.1\noptions ndots:0\n";
+  REQUIRE(c.create(w.store, own));
+  REQUIRE(c.start("named"));
+  CHECK(c.wait("named", 20s).value() == 0);
+  CHECK(stdout_of(c.state("named").value().log) == "api.internal\nnameserver 10.88.0.1\noptions ndots:0\n");
+
+  auto bad = w.run("bad", {"/bin/true"});
+  bad.run.hostname = "no_such host";
+  CHECK_THAT(c.create(w.store, bad).error().message(), Catch::Contains("hostname 'no_such host'"));
+  CHECK_FALSE(std::filesystem::exists(w.base.path / "containers" / "bad"));
+  REQUIRE(c.remove("web_1"));
+  REQUIRE(c.remove("named"));
 }
 
 TEST_CASE("stop uses the image's StopSignal, then the grace period, then KILL", "[container]") {
@@ -83,14 +141,20 @@ TEST_CASE("stop uses the image's StopSignal, then the grace period, then KILL", 
   REQUIRE(c.remove("stubborn"));
 }
 
-TEST_CASE("a container outlives the object that started it", "[container]") {
+TEST_CASE("a container started by one process is seen, waited for and stopped by another", "[container]") {
   World w;
-  {
+  const pid_t starter = ::fork();
+  REQUIRE(starter >= 0);
+  if (starter == 0) {  // the first process: starts it and goes
     auto first = w.containers();
-    REQUIRE(first.create(w.store, w.run("long", {"/bin/sleep", "60"})));
-    REQUIRE(first.start("long"));
+    const bool ok = first.create(w.store, w.run("long", {"/bin/sleep", "60"})) && first.start("long");
+    ::_exit(ok ? 0 : 1);
   }
-  auto later = w.containers();  // as a new process would
+  int status = 0;
+  REQUIRE(::waitpid(starter, &status, 0) == starter);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto later = w.containers();
   auto all = later.list().value();
   REQUIRE(all.size() == 1);
   CHECK(all[0].id == "long");

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pulling from Debian's docker-registry on 127.0.0.1 (in the test's own
 // network namespace): plain HTTP, and TLS with htpasswd Basic authentication;
-// the image pushed there by skopeo from the tests' image.
+// the image pushed there by skopeo from the tests' image, which then runs.
+#include "berth/core/fs.hpp"
+#include "berth/runtime/container/containers.hpp"
+#include "berth/runtime/image/manifest.hpp"
 #include "berth/runtime/image/pull.hpp"
 
 #include "berth_catch.hpp"
@@ -38,6 +41,18 @@ TEST_CASE("an image pulled from a registry is the image that was pushed", "[imag
   CHECK(img->name == registry.host() + "/team/busybox:1");
   test::check_test_image(store, *img);
   CHECK(finished.size() == 3);
+
+  // And it runs as the image it was: its user, its deleted file, the exit code.
+  namespace ct = runtime::container;
+  auto containers = ct::Containers::open({.base = base.path, .state = base.path / "runc"}).value();
+  REQUIRE(containers.create(store, {"pulled", img->name,
+                                    {.command = {"/bin/sh", "-c", "id -u; test -e /etc/motd || echo motd-gone; exit 7"}}}));
+  REQUIRE(containers.start("pulled"));
+  CHECK(containers.wait("pulled", std::chrono::seconds(20)).value() == 7);
+  const std::string log = core::read_file(containers.state("pulled").value().log).value();
+  CHECK_THAT(log, Catch::Contains("stdout F 101"));
+  CHECK_THAT(log, Catch::Contains("stdout F motd-gone"));
+  REQUIRE(containers.remove("pulled"));
 
   // Again: nothing is fetched twice.
   said.clear();
@@ -195,6 +210,39 @@ TEST_CASE("a registry that fails or lies gets bounded tries and names nothing", 
     auto r = pull(store, parse_reference(fake.host() + "/team/app:latest").value());
     REQUIRE_FALSE(r);
     CHECK_FALSE(store.has_blob(layer));
+  }
+  SECTION("an index whose image is an index again") {
+    // A digest cannot name the document that holds it: a loop of indexes is
+    // an index whose entry is another index. One level is all there is.
+    const std::string inner = fmt::format(
+        R"({{"mediaType":"{}","manifests":[{{"mediaType":"{}","digest":"sha256:{}","size":10,)"
+        R"("platform":{{"os":"linux","architecture":"amd64"}}}}]}})",
+        media::kOciIndex, media::kOciIndex, std::string(64, 'a'));
+    const std::string inner_digest = sha256_digest(inner);
+    const std::string outer = fmt::format(
+        R"({{"mediaType":"{}","manifests":[{{"mediaType":"{}","digest":"{}","size":{},)"
+        R"("platform":{{"os":"linux","architecture":"amd64"}}}}]}})",
+        media::kOciIndex, media::kOciIndex, inner_digest, inner.size());
+    test::FakeRegistry fake({.layout = image.oci(),
+                             .manifests = {{"loop", {std::string(media::kOciIndex), outer}},
+                                           {inner_digest, {std::string(media::kOciIndex), inner}}}});
+    auto r = pull(store, parse_reference(fake.host() + "/team/app:loop").value());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(), Catch::Contains("'config' is missing"));
+  }
+  SECTION("a manifest of 10 000 layers") {
+    std::string layers;
+    for (int i = 0; i < 10000; ++i)
+      layers += fmt::format(R"({}{{"mediaType":"{}","digest":"{}","size":10}})", i ? "," : "", media::kOciLayerGzip,
+                            sha256_digest(std::to_string(i)));
+    const std::string huge = fmt::format(R"({{"mediaType":"{}","config":{{"mediaType":"{}","digest":"{}","size":2}},)"
+                                         R"("layers":[{}]}})",
+                                         media::kOciManifest, media::kOciConfig, sha256_digest("{}"), layers);
+    test::FakeRegistry fake({.layout = image.oci(), .manifests = {{"huge", {std::string(media::kOciManifest), huge}}}});
+    auto r = pull(store, parse_reference(fake.host() + "/team/app:huge").value());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message(), Catch::Contains("10000 entries, more than 128"));
+    CHECK(fake.requests().size() == 1);  // refused before anything else was asked for
   }
   SECTION("a repository that is not there") {
     test::FakeRegistry fake({.layout = image.oci()});

@@ -3,7 +3,8 @@
 // serving an OCI layout through the distribution API, for what a real one
 // will not do on demand: Bearer tokens from its own token endpoint, a
 // connection broken in the middle of a blob, Range ignored, blobs
-// redirected to another address, 500 for ever, a manifest that lies.
+// redirected to another address, 500 for ever, a manifest that lies,
+// documents of its own in place of the layout's.
 #pragma once
 
 #include "berth/core/fs.hpp"
@@ -39,6 +40,8 @@ struct FakeRegistryOptions {
   bool redirect_blobs = false;   ///< blobs answer 307 to /storage/<digest>
   bool fail_always = false;      ///< every request gets 500
   std::map<std::string, std::string> replace_blobs;  ///< digest -> other bytes served in its place
+  /// Tag or digest -> {Content-Type, document} served in place of the layout's manifests.
+  std::map<std::string, std::pair<std::string, std::string>> manifests;
 };
 
 class FakeRegistry {
@@ -143,6 +146,8 @@ private:
     const std::string rest = target.substr(prefix.size());
     if (rest.starts_with("manifests/")) {
       std::string which = rest.substr(10);
+      if (auto it = o_.manifests.find(which); it != o_.manifests.end())
+        return reply(200, it->second.second, {{"Content-Type", it->second.first}});
       if (which == "latest") which = manifest_digest_;
       auto text = core::read_file(o_.layout / "blobs" / "sha256" / which.substr(std::min<std::size_t>(7, which.size())));
       if (!which.starts_with("sha256:") || !text)

@@ -20,6 +20,12 @@ namespace berth::core {
 /// Reads a whole file. A missing file gives ENOENT ("No such file or directory").
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path);
 
+/// Reads the regular file `path` of a tree that is not ours (an image's root
+/// file system) as if `root` were "/": its symlinks and ".." never lead out
+/// of it (openat2 RESOLVE_IN_ROOT). More than `max` bytes is an error.
+[[nodiscard]] Result<std::string> read_file_in_root(const std::filesystem::path& root,
+                                                    const std::filesystem::path& path, std::size_t max);
+
 /// Creates `path` and its parents with `mode` (existing directories are kept).
 [[nodiscard]] Result<void> make_directories(const std::filesystem::path& path, mode_t mode = 0755);
 

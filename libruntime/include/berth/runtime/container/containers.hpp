@@ -2,6 +2,7 @@
 #pragma once
 
 #include "berth/core/error.hpp"
+#include "berth/runtime/container/etc_files.hpp"
 #include "berth/runtime/image/store.hpp"
 #include "berth/runtime/oci/spec.hpp"
 
@@ -41,7 +42,8 @@ struct ContainerState {
 struct CreateOptions {
   std::string id;     ///< a plain name (validate_container_id)
   std::string image;  ///< a name in the store
-  oci::RunOptions run;
+  oci::RunOptions run;  ///< an empty hostname: made from the id
+  EtcFiles etc;         ///< /etc/hosts and /etc/resolv.conf, unless `run.mounts` has its own
 };
 
 struct RuntimeOptions {
@@ -52,6 +54,9 @@ struct RuntimeOptions {
   /// "runc", "crun", or "" for crun on a cgroup v2 host and runc otherwise.
   std::string runtime;
   std::filesystem::path conmon = "conmon";
+  /// Where a container's resolv.conf comes from when its network gives none.
+  std::filesystem::path host_resolv_conf = "/etc/resolv.conf";
+  std::filesystem::path resolved_upstream = "/run/systemd/resolve/resolv.conf";
   /// Docker's seccomp profile; empty: none.
   std::filesystem::path seccomp_profile = "/usr/share/containers/seccomp.json";
 };
@@ -87,6 +92,8 @@ private:
   explicit Containers(RuntimeOptions o) : o_(std::move(o)) {}
   [[nodiscard]] std::filesystem::path dir(const std::string& id) const { return o_.base / "containers" / id; }
   [[nodiscard]] core::Result<std::string> runtime(std::vector<std::string> args) const;
+  [[nodiscard]] core::Result<void> write_etc_files(const std::filesystem::path& etc, oci::RunOptions& run,
+                                                   const CreateOptions& options) const;
   RuntimeOptions o_;
   std::string runtime_path_;
 };
