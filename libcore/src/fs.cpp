@@ -76,6 +76,13 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
   return {};
 }
 
+Result<void> write_file(const std::filesystem::path& path, std::string_view data, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return errno_error(errno, fmt::format("write '{}'", path.string()));
+  if (auto r = write_all(fd.get(), data); !r) return std::move(r).error().wrap(fmt::format("write '{}'", path.string()));
+  return {};
+}
+
 namespace {
 
 Result<std::string> read_fd(int fd, const std::string& name, std::size_t max) {

@@ -259,7 +259,7 @@ TEST_CASE("parse_response reads sized, chunked and unsized bodies and refuses ga
   CHECK(unsized->status == 204);
   CHECK(unsized->body.empty());
 
-  for (std::string_view bad : {"", "HTTP/1.1", "SMTP 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+  for (std::string_view bad : {"", "HTTP/1.1", "SMTP 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.0 004 No Content\r\n\r\n",
                                "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     INFO(bad);

@@ -82,6 +82,13 @@ std::string describe(const std::filesystem::path& socket, const Request& req) {
   return fmt::format("{} {} on '{}'", req.method, req.target, socket.string());
 }
 
+/// Beast takes any three digits; a status below 100 is not HTTP (found by
+/// the fuzzer: "HTTP/1.0 004").
+Result<void> check_status(unsigned status) {
+  if (status < 100) return make_error(Errc::protocol, fmt::format("HTTP response: status {:03} is not an HTTP status", status));
+  return {};
+}
+
 }  // namespace
 
 Result<Response> request(const std::filesystem::path& socket, const Request& req, const ClientOptions& options) {
@@ -101,6 +108,7 @@ Result<Response> request(const std::filesystem::path& socket, const Request& req
   finish(io);
   if (ec) return from(ec, what);
   auto& msg = parser.get();
+  BERTH_TRY(check_status(msg.result_int()), what);
   return Response{static_cast<int>(msg.result_int()), headers_of(msg.base()), std::move(msg.body())};
 }
 
@@ -160,6 +168,7 @@ Result<Response> parse_response(std::string_view raw, std::size_t max_body) {
   if (ec) return make_error(Errc::protocol, fmt::format("HTTP response: {}", ec.message()));
   if (!parser.is_done()) return make_error(Errc::protocol, "HTTP response: cut short");
   auto& msg = parser.get();
+  if (auto ok = check_status(msg.result_int()); !ok) return std::move(ok).error();
   return Response{static_cast<int>(msg.result_int()), headers_of(msg.base()), std::move(msg.body())};
 }
 

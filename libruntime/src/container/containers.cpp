@@ -120,6 +120,19 @@ Result<pid_t> run_conmon(const std::vector<std::string>& argv) {
   return static_cast<pid_t>(data->get_int64());
 }
 
+/// Whether the container's conmon still runs: the PID of its pid file, if
+/// that process names this container's exit directory (a PID used again by
+/// another process after a reboot does not).
+bool monitor_alive(const fs::path& d) {
+  auto text = core::read_file(d / "conmon.pid");
+  const int pid = text ? std::atoi(text->c_str()) : 0;
+  if (pid <= 0) return false;
+  auto cmdline = core::read_file(fmt::format("/proc/{}/cmdline", pid));
+  if (!cmdline) return false;
+  const std::string exits = (d / "exits").string();
+  return cmdline->find(std::string(1, '\0') + exits + '\0') != std::string::npos;
+}
+
 std::optional<int> read_exit(const fs::path& file) {
   auto text = core::read_file(file);
   if (!text) return std::nullopt;
@@ -200,7 +213,7 @@ Result<void> Containers::write_etc_files(const fs::path& etc, oci::RunOptions& r
     const fs::path destination = fs::path("/etc") / name;
     if (std::any_of(run.mounts.begin(), run.mounts.end(), [&](const auto& m) { return m.destination == destination; }))
       continue;  // the caller's own
-    BERTH_TRY(core::write_file_atomic(etc / name, text, 0644), "the container's /etc files");
+    BERTH_TRY(core::write_file(etc / name, text, 0644), "the container's /etc files");
     run.mounts.push_back({etc / name, destination, run.read_only});
   }
   return {};
@@ -282,7 +295,7 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
     if (auto p = core::read_file(o_.seccomp_profile)) run.seccomp_profile = *p;
   auto spec = oci::render_spec(in, run);
   if (!spec) return undo(spec.error());
-  if (auto r = core::write_file_atomic(d / "bundle" / "config.json", *spec, 0600); !r) return undo(r.error());
+  if (auto r = core::write_file(d / "bundle" / "config.json", *spec, 0600); !r) return undo(r.error());
 
   ContainerState s;
   s.id = options.id;
@@ -314,7 +327,14 @@ Result<void> Containers::start(const std::string& id) {
   if (!s) return std::move(s).error().wrap(what);
   if (s->status == Status::Running) return {};
   if (s->status == Status::Stopped) return make_error(Errc::conflict, fmt::format("{}: it has stopped", what));
-  BERTH_TRY(runtime({"start", id}), what);
+  // Marked first: a process that dies between the two leaves a container
+  // that `stop` and `remove` treat as running, never one that runs unseen.
+  const fs::path started = dir(id) / "started";
+  BERTH_TRY(core::write_file(started, ""), what);
+  if (auto r = runtime({"start", id}); !r) {
+    ::unlink(started.c_str());
+    return std::move(r).error().wrap(what);
+  }
   return {};
 }
 
@@ -336,24 +356,19 @@ Result<ContainerState> Containers::state(const std::string& id) const {
   s.log = str("log");
   s.rootfs = str("rootfs");
   if (o->contains("created") && o->at("created").is_int64()) s.created = o->at("created").get_int64();
-  s.exit_code = read_exit(dir(id) / "exits" / id);
-  // The runtime knows whether it runs; a container it has forgotten has stopped.
-  auto out = core::run({.program = runtime_path_, .args = {"--root", o_.state.string(), "state", id},
-                        .timeout = std::chrono::seconds(30)});
-  if (out && out->success()) {
-    auto st = json::parse(out->out, ec);
-    const auto* so = ec ? nullptr : st.if_object();
-    const std::string status = so && so->contains("status") && so->at("status").is_string()
-                                   ? std::string(so->at("status").get_string())
-                                   : "";
-    if (status == "created") s.status = Status::Created;
-    else if (status == "running" || status == "paused") s.status = Status::Running;
-    else s.status = Status::Stopped;
-    if (s.status != Status::Stopped && so->contains("pid") && so->at("pid").is_int64())
-      s.pid = static_cast<pid_t>(so->at("pid").get_int64());
-  } else {
+  const fs::path d = dir(id);
+  s.exit_code = read_exit(d / "exits" / id);
+  // conmon writes the exit file the moment the container ends: without one,
+  // a live monitor means a live container (asking the runtime would cost a
+  // process start, as much again as the rest of this).
+  if (s.exit_code || !monitor_alive(d)) {
+    s.exit_code = read_exit(d / "exits" / id);  // written just before the monitor went
     s.status = Status::Stopped;
+    return s;
   }
+  s.status = fs::exists(d / "started") ? Status::Running : Status::Created;
+  if (auto pid = core::read_file(d / "pidfile")) s.pid = static_cast<pid_t>(std::atoi(pid->c_str()));
+  if (s.pid && *s.pid <= 0) s.pid.reset();
   return s;
 }
 
@@ -380,12 +395,12 @@ Result<int> Containers::wait(const std::string& id, std::chrono::milliseconds ti
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto code = read_exit(exits / id)) return *code;
-    // conmon writes the exit file as soon as the container ends; a container
-    // the runtime has never started or has forgotten is checked too.
-    auto s = state(id);
-    if (!s) return std::move(s).error().wrap(what);
-    if (s->status == Status::Stopped && !fs::exists(dir(id) / "conmon.pid") && !s->exit_code)
+    // conmon writes the exit file as soon as the container ends; a monitor
+    // gone without writing one (killed, or before a reboot) leaves none.
+    if (!monitor_alive(dir(id))) {
+      if (auto code = read_exit(exits / id)) return *code;
       return make_error(Errc::not_found, fmt::format("{}: it has no exit status", what));
+    }
     int wait_ms = 1000;
     if (timeout.count() > 0) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

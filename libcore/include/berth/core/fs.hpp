@@ -17,6 +17,12 @@ namespace berth::core {
 [[nodiscard]] Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view data,
                                              mode_t mode = 0644);
 
+/// Writes `path` (created, or truncated) with `data` and no fsync: for files
+/// that matter only while this boot lasts (a container's bundle, made again
+/// or useless after a crash), where write_file_atomic's two fsyncs would be
+/// most of the cost.
+[[nodiscard]] Result<void> write_file(const std::filesystem::path& path, std::string_view data, mode_t mode = 0644);
+
 /// Reads a whole file. A missing file gives ENOENT ("No such file or directory").
 [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path);
 
