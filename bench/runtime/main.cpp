@@ -377,7 +377,7 @@ int bench_start(int rounds) {
   const std::string name = "docker.io/library/busybox:test";
   auto store = must(runtime::image::Store::open(s / "berth" / "images"));
   must(runtime::image::load_images(store, s / "img" / "oci", {.name = "busybox:test"}));
-  auto containers = must(runtime::container::Containers::open({.base = s / "berth", .state = s / "berth-runc"}));
+  auto containers = must(runtime::container::Containers::open({.base = s / "berth", .state = s / "berth-runc", .monitor = BERTH_MONITOR}));
   struct RemoveAll {  // also on the way out of a failed run
     runtime::container::Containers& c;
     ~RemoveAll() {
@@ -411,8 +411,8 @@ int bench_start(int rounds) {
                         {"runc run (bundle made in advance)", {}, 0},
                         {"podman run --rm", {}, 0},
                         {"docker run --rm", {}, 0}};
-  std::vector<Row> phases{{"  berth create (conmon, runc create)", {}, 0},
-                          {"  berth start (runc start)", {}, 0},
+  std::vector<Row> phases{{"  berth create (bundle, record)", {}, 0},
+                          {"  berth start (monitor, runc run -d)", {}, 0},
                           {"  berth wait (to the exit file)", {}, 0},
                           {"  berth remove (runc delete)", {}, 0}};
   for (int round = 0; round < rounds; ++round) {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// A container is conmon's: berth starts conmon (which daemonizes and runs
-// `runc create` under it), learns through conmon's sync pipe whether the
-// runtime made the container, and from then on asks the runtime for its
-// state and conmon's exit file for how it ended. So nothing of a running
-// container depends on the process that made it.
+// A container is a record and a bundle until it starts (Docker's create);
+// start runs berth-monitor (monitor.hpp), which runs the OCI runtime and
+// stays with the container, and learns through its sync pipe whether the
+// container runs. From then on the monitor's pid file says whether it still
+// runs and its exit file how it ended: nothing of a running container
+// depends on the process that started it.
 #include "berth/runtime/container/containers.hpp"
 
 #include "berth/core/error_list.hpp"
@@ -52,42 +53,35 @@ std::string kernel_release() {
   return ::uname(&u) == 0 ? u.release : "";
 }
 
-/// Runs conmon with its sync pipe as fd 3 and reads what it says there:
-/// {"data": <pid>} once the runtime has created the container, or
-/// {"data": -1, "message": "..."} with the runtime's error.
-Result<pid_t> run_conmon(const std::vector<std::string>& argv) {
+/// Starts berth-monitor with its sync pipe as fd 3 and reads its one line:
+/// "pid N" once the container runs, "error TEXT" when it could not.
+Result<pid_t> run_monitor_process(const std::vector<std::string>& argv, const fs::path& monitor_log) {
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return core::errno_error(errno, "conmon: pipe");
+  if (::pipe2(fds, O_CLOEXEC) != 0) return core::errno_error(errno, "berth-monitor: pipe");
   core::UniqueFd read_end(fds[0]), write_end(fds[1]);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (!std::string_view(*e).starts_with("_OCI_")) env_strings.emplace_back(*e);
-  env_strings.emplace_back("_OCI_SYNCPIPE=3");
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
   std::vector<std::string> argv_copy = argv;
+  std::vector<char*> args;
   for (auto& a : argv_copy) args.push_back(a.data());
   args.push_back(nullptr);
-  auto program = core::find_program(argv.front());
-  if (!program) return std::move(program).error().wrap("conmon");
-  const std::string path = program->string();
+  const std::string log = monitor_log.string();
   std::fflush(nullptr);
   const pid_t child = ::fork();
-  if (child < 0) return core::errno_error(errno, "conmon: fork");
+  if (child < 0) return core::errno_error(errno, "berth-monitor: fork");
   if (child == 0) {
     // Only async-signal-safe calls here: the caller may have threads.
     // dup2 onto itself would keep close-on-exec: clear it then.
     if (write_end.get() == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(write_end.get(), 3) < 0) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDWR);
+    const int devnull = ::open("/dev/null", O_RDWR);
+    const int errors = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (devnull >= 0) {
       ::dup2(devnull, 0);
       ::dup2(devnull, 1);
     }
+    if (errors >= 0) ::dup2(errors, 2);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(path.c_str(), args.data(), envp.data());
+    ::execve(args[0], args.data(), environ);
     ::_exit(127);
   }
   write_end.reset();
@@ -100,37 +94,32 @@ Result<pid_t> run_conmon(const std::vector<std::string>& argv) {
     said.append(buf, static_cast<std::size_t>(n));
     if (said.find('\n') != std::string::npos) break;
   }
+  // The first process exits as soon as the monitor has detached.
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  boost::system::error_code ec;
-  auto doc = json::parse(said.substr(0, said.find('\n')), ec);
-  const auto* o = ec ? nullptr : doc.if_object();
-  const auto* data = o ? o->if_contains("data") : nullptr;
-  if (!data || !data->is_int64()) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-      return make_error(Errc::child_failed, fmt::format("conmon: cannot run '{}'", path));
-    return make_error(Errc::child_failed, fmt::format("conmon said nothing about the container (exit status {}, its sync pipe held '{}')", status, said.substr(0, 200)));
+  said = said.substr(0, said.find('\n'));
+  if (said.starts_with("pid ")) {
+    const int pid = std::atoi(said.c_str() + 4);
+    if (pid > 0) return static_cast<pid_t>(pid);
   }
-  if (data->get_int64() <= 0) {
-    std::string message = o->contains("message") && o->at("message").is_string() ? std::string(o->at("message").get_string()) : "";
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    return make_error(Errc::child_failed, fmt::format("the OCI runtime could not create the container: {}", message));
-  }
-  return static_cast<pid_t>(data->get_int64());
+  if (said.starts_with("error ")) return make_error(Errc::child_failed, said.substr(6));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return make_error(Errc::child_failed, fmt::format("cannot run '{}'", argv.front()));
+  return make_error(Errc::child_failed, fmt::format("berth-monitor said nothing (exit status {}; see '{}')", status, log));
 }
 
-/// Whether the container's conmon still runs: the PID of its pid file, if
-/// that process names this container's exit directory (a PID used again by
+/// Whether the container's monitor still runs: the PID of its pid file, if
+/// that process names this container's exit file (a PID used again by
 /// another process after a reboot does not).
 bool monitor_alive(const fs::path& d) {
-  auto text = core::read_file(d / "conmon.pid");
+  auto text = core::read_file(d / "monitor.pid");
   const int pid = text ? std::atoi(text->c_str()) : 0;
   if (pid <= 0) return false;
   auto cmdline = core::read_file(fmt::format("/proc/{}/cmdline", pid));
   if (!cmdline) return false;
-  const std::string exits = (d / "exits").string();
-  return cmdline->find(std::string(1, '\0') + exits + '\0') != std::string::npos;
+  const std::string exit_file = (d / "exit").string();
+  return cmdline->find(std::string(1, '\0') + exit_file + '\0') != std::string::npos;
 }
 
 std::optional<int> read_exit(const fs::path& file) {
@@ -187,8 +176,10 @@ Result<Containers> Containers::open(RuntimeOptions o) {
   c.runtime_path_ = path->string();
   BERTH_TRY(core::make_directories(c.o_.base / "containers", 0700), "open containers");
   BERTH_TRY(core::make_directories(c.o_.state, 0700), "open containers");
-  // conmon's attach sockets; it gives up on a container whose directory is missing.
-  BERTH_TRY(core::make_directories(c.o_.state / "attach", 0700), "open containers");
+  c.monitor_path_ = find_monitor(c.o_.monitor);
+  if (c.monitor_path_.empty() || ::access(c.monitor_path_.c_str(), X_OK) != 0)
+    return make_error(Errc::not_found, fmt::format("open containers: berth-monitor {}is not there (install berth with it)",
+                                                   c.o_.monitor.empty() ? "" : "'" + c.o_.monitor.string() + "' "));
   return c;
 }
 
@@ -244,13 +235,12 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
   bool mounted = false;
   // Every step registers its undo: a create that fails leaves nothing.
   auto undo = [&](core::Error e) -> Result<ContainerState> {
-    (void)runtime({"delete", "--force", options.id});
     if (mounted) ::umount2(rootfs.c_str(), MNT_DETACH);
     (void)image::remove_tree(d);
     (void)store.remove(options.id + ".json");
     return std::move(e).wrap(what);
   };
-  for (const auto& sub : {d / "upper", d / "work", rootfs, d / "exits", d / "empty", d / "etc"})
+  for (const auto& sub : {d / "upper", d / "work", rootfs, d / "empty", d / "etc"})
     if (auto r = core::make_directories(sub, 0700); !r) return undo(r.error());
   // The root of an overlay takes its owner and mode from the upper
   // directory: everyone must be able to look in, as in Docker's.
@@ -310,14 +300,6 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
                       {"log", s.log.string()}, {"rootfs", s.rootfs.string()}, {"created", s.created}};
   if (auto r = store.put(s.id + ".json", json::serialize(record)); !r) return undo(r.error());
 
-  auto pid = run_conmon({o_.conmon.string(), "--api-version", "1", "-c", s.id, "-u", s.id, "-n", s.id,
-                         "-r", runtime_path_, "--runtime-arg", "--root=" + o_.state.string(),
-                         "-b", (d / "bundle").string(), "-p", (d / "pidfile").string(),
-                         "-P", (d / "conmon.pid").string(), "-l", "k8s-file:" + s.log.string(),
-                         "--exit-dir", (d / "exits").string(), "--socket-dir-path", (o_.state / "attach").string(),
-                         "--log-level", "error"});
-  if (!pid) return undo(pid.error());
-  s.pid = *pid;
   return s;
 }
 
@@ -326,14 +308,24 @@ Result<void> Containers::start(const std::string& id) {
   auto s = state(id);
   if (!s) return std::move(s).error().wrap(what);
   if (s->status == Status::Running) return {};
-  if (s->status == Status::Stopped) return make_error(Errc::conflict, fmt::format("{}: it has stopped", what));
-  // Marked first: a process that dies between the two leaves a container
-  // that `stop` and `remove` treat as running, never one that runs unseen.
-  const fs::path started = dir(id) / "started";
-  BERTH_TRY(core::write_file(started, ""), what);
-  if (auto r = runtime({"start", id}); !r) {
-    ::unlink(started.c_str());
-    return std::move(r).error().wrap(what);
+  const fs::path d = dir(id);
+  if (s->status == Status::Stopped) {
+    // Started again, as Docker does: the runtime forgets the last run, the
+    // root file system keeps what it wrote.
+    (void)runtime({"delete", "--force", id});
+    for (const char* f : {"exit", "monitor.pid", "pidfile"}) ::unlink((d / f).c_str());
+  }
+  std::vector<std::string> argv{monitor_path_.string(), "--id", id, "--runtime", runtime_path_,
+                                "--runtime-arg", "--root", "--runtime-arg", o_.state.string(),
+                                "--bundle", (d / "bundle").string(), "--pid-file", (d / "pidfile").string(),
+                                "--monitor-pid", (d / "monitor.pid").string(), "--log", s->log.string(),
+                                "--exit-file", (d / "exit").string()};
+  auto pid = run_monitor_process(argv, d / "monitor.log");
+  if (!pid) {
+    // Nothing runs: back to created, as Docker leaves a container whose start failed.
+    (void)runtime({"delete", "--force", id});
+    for (const char* f : {"exit", "monitor.pid", "pidfile"}) ::unlink((d / f).c_str());
+    return make_error(Errc::child_failed, fmt::format("{}: the OCI runtime could not start it: {}", what, pid.error().message()));
   }
   return {};
 }
@@ -357,18 +349,22 @@ Result<ContainerState> Containers::state(const std::string& id) const {
   s.rootfs = str("rootfs");
   if (o->contains("created") && o->at("created").is_int64()) s.created = o->at("created").get_int64();
   const fs::path d = dir(id);
-  s.exit_code = read_exit(d / "exits" / id);
-  // conmon writes the exit file the moment the container ends: without one,
-  // a live monitor means a live container (asking the runtime would cost a
-  // process start, as much again as the rest of this).
-  if (s.exit_code || !monitor_alive(d)) {
-    s.exit_code = read_exit(d / "exits" / id);  // written just before the monitor went
+  // The monitor writes the exit file the moment the container ends; until
+  // then its live monitor is a live container (asking the runtime would
+  // cost a process start, as much again as the rest of this).
+  s.exit_code = read_exit(d / "exit");
+  if (s.exit_code) {
     s.status = Status::Stopped;
-    return s;
+  } else if (!fs::exists(d / "monitor.pid")) {
+    s.status = Status::Created;  // never started
+  } else if (monitor_alive(d)) {
+    s.status = Status::Running;
+    if (auto pid = core::read_file(d / "pidfile")) s.pid = static_cast<pid_t>(std::atoi(pid->c_str()));
+    if (s.pid && *s.pid <= 0) s.pid.reset();
+  } else {
+    s.exit_code = read_exit(d / "exit");  // written just before the monitor went
+    s.status = Status::Stopped;           // without one: killed, or before a reboot
   }
-  s.status = fs::exists(d / "started") ? Status::Running : Status::Created;
-  if (auto pid = core::read_file(d / "pidfile")) s.pid = static_cast<pid_t>(std::atoi(pid->c_str()));
-  if (s.pid && *s.pid <= 0) s.pid.reset();
   return s;
 }
 
@@ -386,21 +382,21 @@ Result<std::vector<ContainerState>> Containers::list() const {
 
 Result<int> Containers::wait(const std::string& id, std::chrono::milliseconds timeout) const {
   const std::string what = fmt::format("wait for container '{}'", id);
-  const fs::path exits = dir(id) / "exits";
+  const fs::path d = dir(id);
   core::UniqueFd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (!watch || ::inotify_add_watch(watch.get(), exits.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
-    if (!fs::exists(dir(id))) return make_error(Errc::not_found, fmt::format("no container '{}'", id));
+  // The exit file is renamed into place.
+  if (!watch || ::inotify_add_watch(watch.get(), d.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    if (!fs::exists(d)) return make_error(Errc::not_found, fmt::format("no container '{}'", id));
     return core::errno_error(errno, what);
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (auto code = read_exit(exits / id)) return *code;
-    // conmon writes the exit file as soon as the container ends; a monitor
-    // gone without writing one (killed, or before a reboot) leaves none.
-    if (!monitor_alive(dir(id))) {
-      if (auto code = read_exit(exits / id)) return *code;
-      return make_error(Errc::not_found, fmt::format("{}: it has no exit status", what));
-    }
+    auto s = state(id);
+    if (!s) return std::move(s).error().wrap(what);
+    if (s->exit_code) return *s->exit_code;
+    // A monitor gone without an exit status (killed, or before a reboot);
+    // a created container is waited for until it has run.
+    if (s->status == Status::Stopped) return make_error(Errc::not_found, fmt::format("{}: it has no exit status", what));
     int wait_ms = 1000;
     if (timeout.count() > 0) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -420,7 +416,15 @@ Result<void> Containers::kill(const std::string& id, std::string_view signal) {
   const std::string what = fmt::format("signal container '{}'", id);
   auto sig = parse_signal(signal);
   if (!sig) return std::move(sig).error().wrap(what);
-  BERTH_TRY(runtime({"kill", id, std::to_string(*sig)}), what);
+  auto s = state(id);
+  if (!s) return std::move(s).error().wrap(what);
+  if (s->status != Status::Running) return make_error(Errc::conflict, fmt::format("{}: it is not running", what));
+  if (auto r = runtime({"kill", id, std::to_string(*sig)}); !r) {
+    // It may have ended in between.
+    if (auto again = state(id); again && again->status == Status::Stopped)
+      return make_error(Errc::conflict, fmt::format("{}: it is not running", what));
+    return std::move(r).error().wrap(what);
+  }
   return {};
 }
 
@@ -428,18 +432,13 @@ Result<int> Containers::stop(const std::string& id, std::chrono::milliseconds gr
   const std::string what = fmt::format("stop container '{}'", id);
   auto s = state(id);
   if (!s) return std::move(s).error().wrap(what);
+  if (s->status == Status::Created) return 0;  // nothing runs, as `docker stop` has it
   if (s->status == Status::Stopped) {
     if (s->exit_code) return *s->exit_code;
-    return wait(id, std::chrono::seconds(5));
-  }
-  if (s->status == Status::Created) {
-    // Never started: nothing to signal; the runtime forgets it.
-    BERTH_TRY(runtime({"delete", "--force", id}), what);
-    auto code = wait(id, std::chrono::seconds(10));
-    return code ? *code : 137;
+    return make_error(Errc::not_found, fmt::format("{}: it has stopped without an exit status", what));
   }
   if (auto r = kill(id, s->stop_signal); !r) {
-    if (auto again = state(id); again && again->status == Status::Stopped) return wait(id, std::chrono::seconds(5));
+    if (auto again = state(id); again && again->exit_code) return *again->exit_code;
     return std::move(r).error().wrap(what);
   }
   if (auto code = wait(id, grace)) return *code;
@@ -455,7 +454,8 @@ Result<void> Containers::remove(const std::string& id) {
   if (!s) return std::move(s).error().wrap(what);
   if (s->status == Status::Running) return make_error(Errc::conflict, fmt::format("{}: it is running; stop it first", what));
   core::ErrorList errors;
-  (void)runtime({"delete", "--force", id});  // forgotten already when it ended on its own
+  // The runtime's state and cgroups of its last run (never started: none).
+  if (s->status == Status::Stopped) (void)runtime({"delete", "--force", id});
   if (::umount2(s->rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     errors.add(core::errno_error(errno, fmt::format("unmount '{}'", s->rootfs.string())));
   if (errors.empty()) errors.add_if(image::remove_tree(dir(id)));

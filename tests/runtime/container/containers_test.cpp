@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Containers from the store run by runc under conmon, as root: what the
+// Containers from the store run by runc under berth-monitor, as root: what the
 // process sees of its image, its exit code, the StopSignal, a container
 // that outlives the process that made it, and bad input.
 #include "berth/core/fs.hpp"
@@ -27,7 +27,7 @@ struct World {
   test::TestImage image;
   test::TempDir base;
   image::Store store = image::Store::open(base.path / "images").value();
-  RuntimeOptions options{.base = base.path, .state = base.path / "runc"};
+  RuntimeOptions options{.base = base.path, .state = base.path / "runc", .monitor = BERTH_MONITOR};
 
   World() { REQUIRE(image::load_images(store, image.oci(), {.name = "busybox:test"})); }
   Containers containers() { return Containers::open(options).value(); }
@@ -41,7 +41,7 @@ std::string text(const std::filesystem::path& p) {
   return t ? *t : std::string();
 }
 
-// What the container wrote to stdout, from conmon's log ("<time> stdout F <line>").
+// What the container wrote to stdout, from its log ("<time> stdout F <line>").
 std::string stdout_of(const std::filesystem::path& log) {
   std::string out;
   std::istringstream in(text(log));
@@ -176,9 +176,6 @@ TEST_CASE("a container that cannot be made leaves nothing behind", "[container][
   CHECK(bad_id.error().is(core::Errc::invalid_argument));
   auto no_image = c.create(w.store, {"c2", "docker.io/library/nothing:1", {}});
   CHECK_THAT(no_image.error().message(), Catch::Contains("no image 'docker.io/library/nothing:1'"));
-  auto no_program = c.create(w.store, w.run("c3", {"/bin/no-such-program"}));
-  REQUIRE_FALSE(no_program);
-  CHECK_THAT(no_program.error().message(), Catch::Contains("could not create the container"));
   auto bad_user = c.create(w.store, {"c4", "docker.io/library/busybox:test", {.user = "ghost"}});
   CHECK_THAT(bad_user.error().message(), Catch::Contains("user 'ghost'"));
   CHECK(c.list().value().empty());
@@ -186,5 +183,40 @@ TEST_CASE("a container that cannot be made leaves nothing behind", "[container][
     if (e.path().filename() != "lock") FAIL_CHECK(e.path());
   REQUIRE(c.create(w.store, w.run("c5", {"/bin/true"})));
   CHECK(c.create(w.store, w.run("c5", {"/bin/true"})).error().is(core::Errc::already_exists));
+  CHECK(c.stop("c5").value() == 0);  // nothing runs
+  CHECK(c.kill("c5", "TERM").error().is(core::Errc::conflict));
+  CHECK(c.kill("c5", "NOSUCH").error().is(core::Errc::invalid_argument));
   REQUIRE(c.remove("c5"));  // never started: removed all the same
+}
+
+TEST_CASE("a start that fails leaves the container created, with the runtime's reason", "[container][bad-input]") {
+  World w;
+  auto c = w.containers();
+  REQUIRE(c.create(w.store, w.run("c3", {"/bin/no-such-program"})));
+  auto started = c.start("c3");
+  REQUIRE_FALSE(started);
+  CHECK_THAT(started.error().message(), Catch::StartsWith("start container 'c3': the OCI runtime could not start it: "));
+  CHECK_THAT(started.error().message(), Catch::Contains("no-such-program"));
+  CHECK(c.state("c3").value().status == Status::Created);
+  REQUIRE(c.remove("c3"));
+  CHECK(c.list().value().empty());
+
+  // A monitor that is not there is said when the containers are opened.
+  auto options = w.options;
+  options.monitor = w.base.path / "no-monitor";
+  CHECK_THAT(Containers::open(options).error().message(), Catch::Contains("berth-monitor"));
+}
+
+TEST_CASE("a stopped container starts again with what its root file system holds", "[container]") {
+  World w;
+  auto c = w.containers();
+  auto o = w.run("again", {"/bin/sh", "-c", "echo run >> /tmp/runs; cat /tmp/runs"});
+  o.run.user = "0";  // the image's /tmp is root's
+  REQUIRE(c.create(w.store, o));
+  REQUIRE(c.start("again"));
+  CHECK(c.wait("again", 20s).value() == 0);
+  REQUIRE(c.start("again"));
+  CHECK(c.wait("again", 20s).value() == 0);
+  CHECK(stdout_of(c.state("again").value().log) == "run\nrun\nrun\n");  // one line, then two
+  REQUIRE(c.remove("again"));
 }

@@ -44,7 +44,7 @@ TEST_CASE("an image pulled from a registry is the image that was pushed", "[imag
 
   // And it runs as the image it was: its user, its deleted file, the exit code.
   namespace ct = runtime::container;
-  auto containers = ct::Containers::open({.base = base.path, .state = base.path / "runc"}).value();
+  auto containers = ct::Containers::open({.base = base.path, .state = base.path / "runc", .monitor = BERTH_MONITOR}).value();
   REQUIRE(containers.create(store, {"pulled", img->name,
                                     {.command = {"/bin/sh", "-c", "id -u; test -e /etc/motd || echo motd-gone; exit 7"}}}));
   REQUIRE(containers.start("pulled"));

@@ -3,6 +3,7 @@
 
 #include "berth/core/error.hpp"
 #include "berth/runtime/container/etc_files.hpp"
+#include "berth/runtime/container/monitor.hpp"
 #include "berth/runtime/image/store.hpp"
 #include "berth/runtime/oci/spec.hpp"
 
@@ -17,11 +18,11 @@
 
 /// OCI containers from the image store: each with an overlay root file
 /// system (the image's layers below, its own upper directory), a bundle, and
-/// a monitor (Debian's conmon, podman's and CRI-O's) that holds its stdio,
-/// writes its log and records its exit code, so a container outlives the
-/// process that started it; run by the OCI runtime's command line (runc, or
-/// crun where the host has cgroup v2 only). Records live under the base
-/// directory: a new process finds every container with its true state.
+/// from its start a monitor (berth-monitor, monitor.hpp) that runs it with
+/// the OCI runtime's command line (runc, or crun where the host has cgroup
+/// v2 only), holds its stdio, writes its log and records its exit code, so a
+/// container outlives the process that started it. Records live under the
+/// base directory: a new process finds every container with its true state.
 namespace berth::runtime::container {
 
 enum class Status { Created, Running, Stopped };
@@ -34,7 +35,7 @@ struct ContainerState {
   std::optional<pid_t> pid;        ///< of its first process, while it runs
   std::optional<int> exit_code;    ///< once stopped: its status, 128 + the signal that ended it
   std::string stop_signal;         ///< what `stop` sends first ("SIGTERM" unless the image says)
-  std::filesystem::path log;       ///< conmon's log of its output (k8s-file format)
+  std::filesystem::path log;       ///< its output, in the CRI log format (log_writer.hpp)
   std::filesystem::path rootfs;
   std::int64_t created = 0;        ///< Unix seconds
 };
@@ -53,7 +54,8 @@ struct RuntimeOptions {
   std::filesystem::path state = "/run/berth/runc";
   /// "runc", "crun", or "" for crun on a cgroup v2 host and runc otherwise.
   std::string runtime;
-  std::filesystem::path conmon = "conmon";
+  /// berth-monitor; empty: found as find_monitor() does.
+  std::filesystem::path monitor;
   /// Where a container's resolv.conf comes from when its network gives none.
   std::filesystem::path host_resolv_conf = "/etc/resolv.conf";
   std::filesystem::path resolved_upstream = "/run/systemd/resolve/resolv.conf";
@@ -72,17 +74,22 @@ class Containers {
 public:
   [[nodiscard]] static core::Result<Containers> open(RuntimeOptions options);
 
-  /// Mounts the root file system, writes the bundle and has conmon create
-  /// the container (not started). Nothing stays when a step fails.
+  /// Mounts the root file system and writes the bundle and the record, as
+  /// Docker's create: nothing runs until start. Nothing stays when a step fails.
   [[nodiscard]] core::Result<ContainerState> create(const image::Store& images, const CreateOptions& options);
+  /// Runs it under its monitor; returns once it runs. A stopped container
+  /// starts again (its root file system kept); a start that fails leaves it created.
   [[nodiscard]] core::Result<void> start(const std::string& id);
   [[nodiscard]] core::Result<ContainerState> state(const std::string& id) const;
   [[nodiscard]] core::Result<std::vector<ContainerState>> list() const;
-  /// Waits until the container has stopped; its exit code. A timeout of 0 waits for ever.
+  /// Waits until the container has stopped (a created one: started and
+  /// stopped); its exit code. A timeout of 0 waits for ever.
   [[nodiscard]] core::Result<int> wait(const std::string& id, std::chrono::milliseconds timeout = {}) const;
-  /// Sends a signal ("SIGHUP", "9") to the container's first process.
+  /// Sends a signal ("SIGHUP", "9") to the container's first process; one
+  /// that is not running is `Errc::conflict`.
   [[nodiscard]] core::Result<void> kill(const std::string& id, std::string_view signal);
-  /// The stop signal, `grace` to end, then SIGKILL; the exit code.
+  /// The stop signal, `grace` to end, then SIGKILL; the exit code (a
+  /// created container has nothing to stop: 0).
   [[nodiscard]] core::Result<int> stop(const std::string& id, std::chrono::milliseconds grace = std::chrono::seconds(10));
   /// Deletes a stopped (or created) container: the runtime's state, the
   /// root file system, the record. A running one is `Errc::conflict`.
@@ -96,6 +103,7 @@ private:
                                                    const CreateOptions& options) const;
   RuntimeOptions o_;
   std::string runtime_path_;
+  std::filesystem::path monitor_path_;
 };
 
 /// "SIGQUIT", "QUIT", "3" -> 3; an error names what is not a signal.
