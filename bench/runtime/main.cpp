@@ -83,7 +83,12 @@ struct Ran {
   double ms = 0;
   long max_rss_kb = 0;  ///< the largest resident set of it and its children
   int status = 0;
+  double cpu_ms = 0;  ///< user + system time of it and its children
 };
+
+double cpu_ms_of(const rusage& ru) {
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 /// Runs `argv` with its output in `log`; the wall time and wait4's rusage.
 Ran timed_exec(const std::vector<std::string>& argv, const fs::path& log) {
@@ -102,7 +107,7 @@ Ran timed_exec(const std::vector<std::string>& argv, const fs::path& log) {
   int status = 0;
   rusage ru{};
   ::wait4(pid, &status, 0, &ru);
-  Ran r{ms(Clock::now() - t0), ru.ru_maxrss, status};
+  Ran r{ms(Clock::now() - t0), ru.ru_maxrss, status, cpu_ms_of(ru)};
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
   {
     auto text = core::read_file(log);
@@ -122,7 +127,7 @@ Ran timed_child(const std::function<bool()>& fn) {
   int status = 0;
   rusage ru{};
   ::wait4(pid, &status, 0, &ru);
-  Ran r{ms(Clock::now() - t0), ru.ru_maxrss, status};
+  Ran r{ms(Clock::now() - t0), ru.ru_maxrss, status, cpu_ms_of(ru)};
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("berth's run failed");
   return r;
 }
@@ -186,7 +191,8 @@ struct Scratch {
 /// its PID.
 class Dockerd {
 public:
-  explicit Dockerd(const Scratch& s) : dir_(s / "docker") {
+  explicit Dockerd(const Scratch& s) : Dockerd(s / "docker") {}
+  explicit Dockerd(fs::path dir) : dir_(std::move(dir)) {
     fs::create_directories(dir_);
     child_.emplace(must(core::Child::spawn(
         {.program = "dockerd",
@@ -220,26 +226,28 @@ private:
 };
 
 /// podman with its own storage, no systemd and runc (crun refuses cgroup v1).
-std::vector<std::string> podman(const Scratch& s, std::vector<std::string> args) {
+std::vector<std::string> podman_in(const fs::path& dir, std::vector<std::string> args) {
   std::vector<std::string> a{"podman",
-                             "--root", (s / "podman-root").string(),
-                             "--runroot", (s / "podman-run").string(),
+                             "--root", (dir / "podman-root").string(),
+                             "--runroot", (dir / "podman-run").string(),
                              "--storage-driver", "overlay",
                              "--cgroup-manager", "cgroupfs",
                              "--events-backend", "file",
                              "--runtime", "runc",
-                             "--tmpdir", (s / "podman-tmp").string()};
+                             "--tmpdir", (dir / "podman-tmp").string()};
   a.insert(a.end(), args.begin(), args.end());
   return a;
 }
+std::vector<std::string> podman(const Scratch& s, std::vector<std::string> args) { return podman_in(s.dir, std::move(args)); }
 
 /// Everything podman stored here gone (its storage may hold mounts).
-void podman_reset(const Scratch& s) {
-  const std::string root = (s / "podman-root").string(), run = (s / "podman-run").string();
+void podman_reset_in(const fs::path& dir) {
+  const std::string root = (dir / "podman-root").string(), run = (dir / "podman-run").string();
   (void)std::system(fmt::format("{} >/dev/null 2>&1; umount -R -l {} {} 2>/dev/null; rm -rf {} {}",
-                                fmt::join(podman(s, {"system", "reset", "-f"}), " "), root, run, root, run)
+                                fmt::join(podman_in(dir, {"system", "reset", "-f"}), " "), root, run, root, run)
                         .c_str());
 }
+void podman_reset(const Scratch& s) { podman_reset_in(s.dir); }
 
 long vm_hwm_kb(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
@@ -252,6 +260,7 @@ struct Row {
   std::string name;
   std::vector<double> times;
   long rss_kb = 0;
+  std::vector<double> cpu;  ///< ms of CPU per round, where the tool's own process does the work
 };
 
 void print_rows(const std::vector<Row>& rows, const char* unit_rss) {
@@ -289,62 +298,78 @@ int bench_pull(int rounds, const fs::path& cache) {
   sh(fmt::format("skopeo copy --quiet --dest-tls-verify=false oci:{}:latest docker://{}", (s / "layout").string(), image));
   fmt::print(stderr, "bench: image {} ({} compressed)\n", image, du(s / "layout"));
 
-  Dockerd dockerd(s);
   const fs::path log = s / "tools.log";
   std::vector<Row> rows{{"berth (libruntime pull)", {}, 0},
                         {"docker pull (dockerd 20.10)", {}, 0},
                         {"podman pull", {}, 0},
                         {"skopeo copy + umoci unpack", {}, 0}};
   std::string unpacked;
+  // Nothing is deleted until every round is done: ext4 makes files slowly for
+  // a minute or more after many were deleted (its inode allocator skips
+  // recently deleted inodes, read one table block at a time: perf showed
+  // half of a pull's time there when the copy of the tool before had just
+  // been removed). So each tool writes to a directory of its own per round,
+  // dockerd gets a new data root per round (its start not timed), the order
+  // of the tools turns each round, and each starts with the dirty pages of
+  // the one before written back.
+  std::vector<std::function<void(const fs::path&)>> tools{
+      [&](const fs::path& dir) {
+        const fs::path base = dir / "berth";
+        auto r = timed_child([&] {
+          auto store = runtime::image::Store::open(base);
+          if (!store) return false;
+          auto ref = runtime::image::parse_reference(image);
+          auto img = ref ? runtime::image::pull(*store, *ref) : core::Result<runtime::image::StoredImage>(ref.error());
+          if (!img) fmt::print(stderr, "berth: {}\n", img.error().message());
+          return img.has_value();
+        });
+        rows[0].times.push_back(r.ms);
+        rows[0].cpu.push_back(r.cpu_ms);
+        rows[0].rss_kb = std::max(rows[0].rss_kb, r.max_rss_kb);
+        unpacked = du(base / "layers");
+      },
+      [&](const fs::path& dir) {
+        Dockerd dockerd(dir / "docker");
+        ::sync();
+        auto r = timed_exec(dockerd.argv({"pull", "--quiet", image}), log);
+        rows[1].times.push_back(r.ms);
+        rows[1].rss_kb = std::max(rows[1].rss_kb, vm_hwm_kb(dockerd.pid()));  // the daemon does the work
+      },
+      [&](const fs::path& dir) {
+        auto r = timed_exec(podman_in(dir, {"pull", "--quiet", "--tls-verify=false", image}), log);
+        rows[2].times.push_back(r.ms);
+        rows[2].rss_kb = std::max(rows[2].rss_kb, r.max_rss_kb);
+        rows[2].cpu.push_back(r.cpu_ms);
+      },
+      [&](const fs::path& dir) {
+        const fs::path oci = dir / "skopeo-oci", bundle = dir / "umoci-bundle";
+        auto copy = timed_exec({"skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://" + image,
+                                "oci:" + oci.string() + ":12"},
+                               log);
+        auto unpack = timed_exec({"umoci", "unpack", "--image", oci.string() + ":12", bundle.string()}, log);
+        rows[3].times.push_back(copy.ms + unpack.ms);
+        rows[3].cpu.push_back(copy.cpu_ms + unpack.cpu_ms);
+        rows[3].rss_kb = std::max({rows[3].rss_kb, copy.max_rss_kb, unpack.max_rss_kb});
+      }};
   for (int round = 0; round < rounds; ++round) {
-    // Each tool on a quiet machine, every copy of the image gone before the next.
-    {
-      const fs::path base = s / "berth";
-      auto r = timed_child([&] {
-        auto store = runtime::image::Store::open(base);
-        if (!store) return false;
-        auto ref = runtime::image::parse_reference(image);
-        auto img = ref ? runtime::image::pull(*store, *ref) : core::Result<runtime::image::StoredImage>(ref.error());
-        if (!img) fmt::print(stderr, "berth: {}\n", img.error().message());
-        return img.has_value();
-      });
-      rows[0].times.push_back(r.ms);
-      rows[0].rss_kb = std::max(rows[0].rss_kb, r.max_rss_kb);
-      unpacked = du(base / "layers");
-      fs::remove_all(base);
-    }
-    {
-      auto r = timed_exec(dockerd.argv({"pull", "--quiet", image}), log);
-      rows[1].times.push_back(r.ms);
-      (void)core::run(dockerd.cli({"rmi", "-f", image}));
-      (void)core::run(dockerd.cli({"builder", "prune", "-af"}));
-    }
-    {
-      auto r = timed_exec(podman(s, {"pull", "--quiet", "--tls-verify=false", image}), log);
-      rows[2].times.push_back(r.ms);
-      rows[2].rss_kb = std::max(rows[2].rss_kb, r.max_rss_kb);
-      podman_reset(s);
-    }
-    {
-      const fs::path oci = s / "skopeo-oci", bundle = s / "umoci-bundle";
-      auto copy = timed_exec({"skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://" + image,
-                              "oci:" + oci.string() + ":12"},
-                             log);
-      auto unpack = timed_exec({"umoci", "unpack", "--image", oci.string() + ":12", bundle.string()}, log);
-      rows[3].times.push_back(copy.ms + unpack.ms);
-      rows[3].rss_kb = std::max({rows[3].rss_kb, copy.max_rss_kb, unpack.max_rss_kb});
-      fs::remove_all(oci);
-      fs::remove_all(bundle);
+    const fs::path dir = s / fmt::format("round-{}", round);
+    for (std::size_t i = 0; i < tools.size(); ++i) {
+      fs::create_directories(dir);
+      ::sync();
+      tools[(i + static_cast<std::size_t>(round)) % tools.size()](dir);
     }
   }
-  rows[1].rss_kb = vm_hwm_kb(dockerd.pid());  // the daemon does the work (containerd aside)
+  for (int round = 0; round < rounds; ++round) podman_reset_in(s / fmt::format("round-{}", round));
   fmt::print("bench/runtime pull: {} ({} compressed, {} unpacked), 3 layers, from docker-registry on 127.0.0.1, "
              "median of {} rounds\n",
              image, du(s / "layout"), unpacked, rounds);
   print_rows(rows, "peak RSS MiB");
+  fmt::print("CPU (user + system) median: berth {:.0f} ms, podman {:.0f} ms, skopeo+umoci {:.0f} ms "
+             "(docker's is dockerd's and containerd's, not counted)\n",
+             median(rows[0].cpu), median(rows[2].cpu), median(rows[3].cpu));
   const double berth = median(rows[0].times);
   fmt::print("docker/berth {:.2f}x (target >= 1.5x), podman/berth {:.2f}x, skopeo+umoci/berth {:.2f}x (targets > 1x); "
-             "berth's peak RSS {:.1f} MiB (target < 64 MiB); dockerd's RSS is its peak over the run\n",
+             "berth's peak RSS {:.1f} MiB (target < 64 MiB); dockerd's RSS is its peak over its pull\n",
              median(rows[1].times) / berth, median(rows[2].times) / berth, median(rows[3].times) / berth,
              static_cast<double>(rows[0].rss_kb) / 1024);
   return 0;

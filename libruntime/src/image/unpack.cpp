@@ -47,7 +47,6 @@ core::Error refused(std::string_view name, std::string_view why) {
 
 /// The components of an entry's name, or why it may not be unpacked.
 Result<std::vector<std::string>> components(std::string_view name) {
-  if (name.starts_with('/')) return refused(name, "has an absolute name");
   std::vector<std::string> out;
   for (std::size_t start = 0; start <= name.size();) {
     auto slash = name.find('/', start);
@@ -58,6 +57,9 @@ Result<std::vector<std::string>> components(std::string_view name) {
     if (part == "..") return refused(name, "has a '..' component");
     out.emplace_back(part);
   }
+  // "/" alone is the layer's root, as "./" is (umoci writes it); any other
+  // absolute name is refused, not quietly made relative.
+  if (name.starts_with('/') && !out.empty()) return refused(name, "has an absolute name");
   return out;
 }
 

@@ -103,6 +103,16 @@ TEST_CASE("whiteouts become overlay whiteouts and opaque directories", "[image][
   CHECK(S_ISCHR(stat_of(dir.path / "gone/deeper").st_mode));
 }
 
+TEST_CASE("the layer's root named '/' (as umoci writes it) or './' is the layer's directory", "[image][unpack]") {
+  for (const char* root : {"/", "./", "."}) {
+    INFO(root);
+    test::TempDir dir;
+    auto r = unpack_layer(test::memory_source(LayerBuilder().dir(root).file("etc/issue", "Debian\n").take()), dir.path);
+    REQUIRE(r);
+    CHECK(core::read_file(dir.path / "etc/issue").value() == "Debian\n");
+  }
+}
+
 TEST_CASE("a layer reaching outside its directory is refused", "[image][unpack][bad-input]") {
   struct Case {
     const char* what;
