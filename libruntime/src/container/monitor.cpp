@@ -86,7 +86,12 @@ int run_monitor(const MonitorOptions& o) {
   // The container's first process is the runtime's child until the runtime
   // exits; then it is ours to wait for.
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail("cannot become a subreaper");
-  if (auto r = core::write_file(o.monitor_pid, std::to_string(::getpid()) + "\n"); !r) return fail(r.error().message());
+  // Renamed into place: a reader sees no pid file or a whole one.
+  fs::path pid_tmp = o.monitor_pid;
+  pid_tmp += ".tmp";
+  if (auto r = core::write_file(pid_tmp, std::to_string(::getpid()) + "\n"); !r) return fail(r.error().message());
+  if (::rename(pid_tmp.c_str(), o.monitor_pid.c_str()) != 0)
+    return fail(fmt::format("'{}': {}", o.monitor_pid.string(), std::strerror(errno)));
 
   sigset_t chld;
   sigemptyset(&chld);

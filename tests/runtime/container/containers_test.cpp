@@ -220,3 +220,22 @@ TEST_CASE("a stopped container starts again with what its root file system holds
   CHECK(stdout_of(c.state("again").value().log) == "run\nrun\nrun\n");  // one line, then two
   REQUIRE(c.remove("again"));
 }
+
+TEST_CASE("a wait on a created container lasts until another process has started it and it has ended", "[container]") {
+  World w;
+  auto c = w.containers();
+  REQUIRE(c.create(w.store, w.run("later", {"/bin/sh", "-c", "exit 7"})));
+  CHECK(c.wait("later", 100ms).error().is(core::Errc::timed_out));
+  const pid_t starter = ::fork();
+  REQUIRE(starter >= 0);
+  if (starter == 0) {
+    ::usleep(200 * 1000);
+    auto other = Containers::open(w.options);
+    ::_exit(other && other->start("later") ? 0 : 1);
+  }
+  CHECK(c.wait("later", 20s).value() == 7);
+  int status = 0;
+  REQUIRE(::waitpid(starter, &status, 0) == starter);
+  CHECK(WEXITSTATUS(status) == 0);
+  REQUIRE(c.remove("later"));
+}
