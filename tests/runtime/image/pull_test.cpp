@@ -13,7 +13,9 @@
 #include "temp_dir.hpp"
 #include "test_image.hpp"
 
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <set>
 
 using namespace berth;
@@ -190,6 +192,51 @@ TEST_CASE("blobs redirected to storage elsewhere are followed", "[image][pull][f
   REQUIRE(img);
   test::check_test_image(store, *img);
   CHECK(saw(fake.requests(), "GET /storage/sha256:"));
+}
+
+namespace {
+/// Sets environment variables for one test and puts back what was there.
+struct ScopedEnv {
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  void set(const std::string& k, const char* v) {
+    const char* old = std::getenv(k.c_str());
+    saved.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
+    v ? ::setenv(k.c_str(), v, 1) : ::unsetenv(k.c_str());
+  }
+  ~ScopedEnv() {
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+      it->second ? ::setenv(it->first.c_str(), it->second->c_str(), 1) : ::unsetenv(it->first.c_str());
+  }
+};
+}  // namespace
+
+TEST_CASE("the environment's proxies (HTTPS_PROXY, http_proxy) are used, and NO_PROXY passes them by", "[image][pull][fake]") {
+  test::TestImage image;
+  test::FakeRegistry proxy({.layout = image.oci()});  // answers as the proxy would, from the registry
+  test::TempDir base;
+  auto store = Store::open(base.path).value();
+  // A registry name that does not resolve: only the proxy can reach it.
+  const auto ref = parse_reference("registry.invalid:5000/team/app:latest").value();
+  const PullOptions options{.insecure_registries = {"registry.invalid:5000"}, .attempts = 1};
+  ScopedEnv env;
+  for (const char* k : {"no_proxy", "NO_PROXY", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"}) env.set(k, nullptr);
+  env.set("HTTPS_PROXY", ("http://" + proxy.host()).c_str());
+  env.set("http_proxy", ("http://" + proxy.host()).c_str());
+  auto img = pull(store, ref, options);
+  REQUIRE(img);
+  test::check_test_image(store, *img);
+  // HTTPS first, through a tunnel; the registry speaks no TLS, and being
+  // named insecure it is asked again over HTTP, through the proxy again.
+  CHECK(saw(proxy.requests(), "CONNECT registry.invalid:5000"));
+  CHECK(saw(proxy.requests(), "GET http://registry.invalid:5000/v2/team/app/manifests/latest"));
+
+  env.set("NO_PROXY", "registry.invalid");
+  const auto asked = proxy.requests().size();
+  test::TempDir other;
+  auto direct = pull(Store::open(other.path).value(), ref, options);
+  REQUIRE_FALSE(direct);
+  CHECK_THAT(direct.error().message(), Catch::Contains("registry.invalid"));
+  CHECK(proxy.requests().size() == asked);
 }
 
 TEST_CASE("a registry that fails or lies gets bounded tries and names nothing", "[image][pull][fake][bad-input]") {

@@ -4,7 +4,8 @@
 // will not do on demand: Bearer tokens from its own token endpoint, a
 // connection broken in the middle of a blob, Range ignored, blobs
 // redirected to another address, 500 for ever, a manifest that lies,
-// documents of its own in place of the layout's.
+// documents of its own in place of the layout's; it also answers as an
+// HTTP proxy would, to requests in absolute form.
 #pragma once
 
 #include "berth/core/fs.hpp"
@@ -110,12 +111,18 @@ private:
   template <class Sock, class Req>
   bool answer(Sock& sock, const Req& req) {
     namespace http = boost::beast::http;
-    const std::string target(req.target());
+    // As a proxy is asked (absolute form, RFC 9112 3.2.2): served as if asked directly.
+    std::string target(req.target());
+    const std::string asked = target;
+    if (target.starts_with("http://")) {
+      const auto path = target.find('/', 7);
+      target = path == std::string::npos ? "/" : target.substr(path);
+    }
     const std::string range(req[http::field::range]);
     const std::string auth(req[http::field::authorization]);
     {
       std::lock_guard lock(m_);
-      requests_.push_back(fmt::format("{} {}{}{}", std::string(req.method_string()), target,
+      requests_.push_back(fmt::format("{} {}{}{}", std::string(req.method_string()), asked,
                                       range.empty() ? "" : " Range: " + range, auth.empty() ? "" : " [auth]"));
     }
     auto reply = [&](unsigned status, std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -129,6 +136,9 @@ private:
       http::write(sock, res, ec);
       return !ec;
     };
+    // A tunnel asked of the proxy leads back here: what comes through it
+    // next (a TLS handshake) this plain-HTTP server refuses.
+    if (req.method() == http::verb::connect) return reply(200, "");
     if (o_.fail_always) return reply(500, R"({"errors":[{"code":"UNKNOWN","message":"storage is down"}]})");
     if (target.starts_with("/token")) {
       if (!o_.token_user.empty() &&
