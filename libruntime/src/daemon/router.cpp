@@ -39,6 +39,7 @@ core::Result<std::string> percent_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\0') return make_error(Errc::invalid_argument, "a NUL character is not allowed");
     if (text[i] != '%') {
       out += text[i];
       continue;

@@ -81,7 +81,9 @@ TEST_CASE("what matches no route gets a JSON error, and the right one", "[daemon
   CHECK(wrong->response.header("Allow") == "DELETE, GET");
   CHECK(error_of(*wrong).at("code") == "method_not_allowed");
 
-  for (const char* bad : {"/v1/containers/a%2", "/v1/containers/a%zz", "/v1/containers?x=%00", "/v1/containers?=1"}) {
+  const std::vector<std::string> bad_targets{"/v1/containers/a%2", "/v1/containers/a%zz", "/v1/containers?x=%00",
+                                             "/v1/containers?=1", std::string("/v1/containers/a\0b", 18)};
+  for (const auto& bad : bad_targets) {
     INFO(bad);
     auto b = ask(r, "GET", bad);
     CHECK(b->response.status == 400);
