@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// berthd as its user meets it, as root: it serves its socket (0660, JSON
+// answers), a second daemon on the same base directory is refused, SIGTERM
+// stops it and takes the socket away, bad flags and missing privileges get
+// one line each and leave nothing behind.
+#include "berth/core/fs.hpp"
+#include "berth/core/http.hpp"
+#include "berth/core/process.hpp"
+
+#include "berth_catch.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include <csignal>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace berth;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool wait_for_socket(const std::filesystem::path& socket) {
+  for (int i = 0; i < 500; ++i) {
+    if (core::http::accepts_connections(socket)) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+core::Output berthd(std::vector<std::string> args) {
+  return core::run({.program = BERTH_BERTHD, .args = std::move(args), .timeout = 10s}).value();
+}
+
+}  // namespace
+
+TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd]") {
+  test::TempDir dir;
+  const auto socket = dir.path / "run" / "berthd.sock";
+  const auto base = dir.path / "base";
+  auto d = core::Child::spawn({.program = BERTH_BERTHD, .args = {"--base-dir", base.string(), "--socket", socket.string()}},
+                              {.stderr_path = dir.path / "berthd.log"})
+               .value();
+  REQUIRE(wait_for_socket(socket));
+  struct stat st {};
+  REQUIRE(::stat(socket.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+  auto ping = core::http::request(socket, {.target = "/v1/ping"}).value();
+  CHECK(ping.status == 200);
+  CHECK(boost::json::parse(ping.body) == boost::json::parse(R"({"ok":true})"));
+  auto version = boost::json::parse(core::http::request(socket, {.target = "/v1/version"}).value().body);
+  CHECK(version.at("daemon") == "berthd");
+  auto missing = core::http::request(socket, {.target = "/v1/containers/web"}).value();
+  CHECK(missing.status == 404);
+  CHECK(boost::json::parse(missing.body).at("error").at("code") == "not_found");
+
+  auto second = berthd({"--base-dir", base.string(), "--socket", (dir.path / "other.sock").string()});
+  CHECK(second.exit_code == 1);
+  CHECK(second.err == fmt::format("berthd: error: another berthd uses the base directory '{}'\n", base.string()));
+  CHECK_FALSE(std::filesystem::exists(dir.path / "other.sock"));
+
+  REQUIRE(d.kill(SIGTERM));
+  auto done = d.wait().value();
+  CHECK(done.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(socket));
+  const auto log = core::read_file(dir.path / "berthd.log").value();
+  CHECK_THAT(log, Catch::Contains(R"({"level":"info","msg":"listening","socket":")" + socket.string() + "\"}"));
+  CHECK_THAT(log, Catch::Contains("stopping; containers keep running"));
+}
+
+TEST_CASE("berthd refuses bad flags and missing privileges in one line, leaving nothing", "[cli][berthd][bad-input]") {
+  test::TempDir dir;
+  const auto base = dir.path / "base";
+  struct Case {
+    std::vector<std::string> args;
+    std::string line;
+  };
+  const std::vector<Case> cases{
+      {{"--dns", "maybe"}, "berthd: error: --dns: unknown DNS mode 'maybe' (expected auto, embedded, cni or off)"},
+      {{"--net-driver", "fast"}, "berthd: error: --net-driver: "},
+      {{"--runtime", "kata"}, "berthd: error: --runtime: 'kata' is not one of runc, crun, auto"},
+      {{"--base-dir", "relative"}, "berthd: error: --base-dir: 'relative' is not an absolute path"},
+      {{"--network", "bad name"}, "berthd: error: --network: 'bad name' is not a valid network name"},
+      {{"--log-level", "loud"}, "berthd: error: --log-level: 'loud' is not one of debug, info, warn, error"},
+      {{"--bogus"}, "berthd: error: unrecognised option '--bogus'"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args.front());
+    auto args = c.args;
+    if (c.args.front() != "--base-dir") args.insert(args.end(), {"--base-dir", base.string()});
+    args.insert(args.end(), {"--socket", (dir.path / "s.sock").string()});
+    auto r = berthd(args);
+    CHECK(r.exit_code != 0);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::StartsWith(c.line));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(std::filesystem::exists(base));
+    CHECK_FALSE(std::filesystem::exists(dir.path / "s.sock"));
+  }
+  // As nobody, without capabilities.
+  auto r = core::run({.program = "setpriv",
+                      .args = {"--reuid=65534", "--regid=65534", "--clear-groups", BERTH_BERTHD, "--base-dir", base.string(),
+                               "--socket", (dir.path / "s.sock").string()},
+                      .timeout = 10s})
+               .value();
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "berthd: error: berthd needs root, or CAP_NET_ADMIN and CAP_SYS_ADMIN (it makes network namespaces, "
+                 "links and mounts); run it as root or with sudo\n");
+  CHECK_FALSE(std::filesystem::exists(base));
+}
