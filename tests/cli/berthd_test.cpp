@@ -6,6 +6,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/http.hpp"
 #include "berth/core/process.hpp"
+#include "berth/core/unique_fd.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"
@@ -16,9 +17,12 @@
 #include <algorithm>
 
 #include <csignal>
+#include <cstring>
 #include <thread>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 using namespace berth;
@@ -59,6 +63,30 @@ TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd
   auto missing = core::http::request(socket, {.target = "/v1/containers/web"}).value();
   CHECK(missing.status == 404);
   CHECK(boost::json::parse(missing.body).at("error").at("code") == "not_found");
+
+  {
+    // A 10 MB body is refused from its header, in JSON, and the daemon goes on.
+    core::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string head = "POST /v1/containers/run HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 10485760\r\n\r\n";
+    REQUIRE(::write(fd.get(), head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+    std::string raw;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+    auto answer = core::http::parse_response(raw).value();
+    CHECK(answer.status == 413);
+    CHECK(boost::json::parse(answer.body).at("error").at("code") == "body_too_large");
+    CHECK(core::http::request(socket, {.target = "/v1/ping"}).value().status == 200);
+  }
+  {
+    auto garbage = core::http::request(socket, {.method = "GET", .target = "no-slash"});
+    REQUIRE(garbage);
+    CHECK(garbage->status == 404);
+  }
 
   auto second = berthd({"--base-dir", base.string(), "--socket", (dir.path / "other.sock").string()});
   CHECK(second.exit_code == 1);

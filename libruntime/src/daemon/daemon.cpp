@@ -17,6 +17,8 @@ using core::make_error;
 
 namespace {
 
+constexpr std::size_t kMaxRequestBody = std::size_t{4} << 20;
+
 class RunningDaemon final : public Daemon {
 public:
   RunningDaemon(core::FileLock lock, image::Store images, container::Containers containers)
@@ -27,7 +29,9 @@ public:
     add_system_routes(router_, std::move(info));
     add_image_routes(router_, images_);
     add_container_routes(router_, containers_);
-    core::http::ServerOptions so{.socket = o.socket, .mode = 0660};
+    // Requests are small JSON documents (a compose file at most); a longer
+    // body is refused (413, JSON) as soon as its Content-Length is read.
+    core::http::ServerOptions so{.socket = o.socket, .mode = 0660, .max_body = kMaxRequestBody};
     if (const group* g = ::getgrnam(o.socket_group.c_str())) {
       so.group = g->gr_gid;
     } else if (on_event) {
