@@ -332,7 +332,9 @@ Result<void> Containers::start(const std::string& id) {
                                 "--runtime-arg", "--root", "--runtime-arg", o_.state.string(),
                                 "--bundle", (d / "bundle").string(), "--pid-file", (d / "pidfile").string(),
                                 "--monitor-pid", (d / "monitor.pid").string(), "--log", s->log.string(),
-                                "--exit-file", (d / "exit").string()};
+                                "--exit-file", (d / "exit").string(),
+                                "--log-max-size", std::to_string(o_.log_max_size),
+                                "--log-max-files", std::to_string(o_.log_max_files)};
   auto pid = run_monitor_process(argv, d / "monitor.log");
   if (!pid) {
     // Nothing runs: back to created, as Docker leaves a container whose start failed.

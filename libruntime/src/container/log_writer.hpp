@@ -9,11 +9,13 @@
 
 namespace berth::runtime::container {
 
-/// A container's output as the CRI log format has it (conmon's k8s-file,
-/// what `podman logs` and `crictl logs` read): one record per line,
-///   2026-12-01T23:26:52.201739460+00:00 stdout F hello
-/// "F" ends a line; "P" is part of a line longer than the buffer, continued
-/// by the next record of the same stream.
+/// A container's output as JSON lines in the shape of Docker's json-file
+/// log driver (what its users' tools read), one record per line of output:
+///   {"log":"hello\n","stream":"stdout","time":"2026-12-01T23:26:52.201739460Z"}
+/// A line longer than `max_line` (16 KiB) is split: its parts carry
+/// "partial":true and no newline, the last part ends it (a last line
+/// without a newline stays without one). Nothing is dropped;
+/// bytes that are not UTF-8 become U+FFFD, as Docker's encoder does.
 class LogWriter {
 public:
   enum Stream { Stdout = 0, Stderr = 1 };
@@ -26,14 +28,17 @@ public:
   void finish(Stream s);
 
 private:
-  void record(Stream s, char tag, std::string_view text);
+  void record(Stream s, std::string_view text, bool partial, bool newline);
   std::function<void(std::string_view)> sink_;
   std::function<timespec()> now_;
   std::size_t max_line_;
   std::array<std::string, 2> pending_;
 };
 
-/// "2026-12-01T23:26:52.201739460+00:00" (UTC).
+/// "2026-12-01T23:26:52.201739460Z" (UTC, nanoseconds).
 [[nodiscard]] std::string log_time(const timespec& t);
+
+/// `text` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+[[nodiscard]] std::string valid_utf8(std::string_view text);
 
 }  // namespace berth::runtime::container

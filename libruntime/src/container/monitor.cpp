@@ -6,6 +6,7 @@
 #include "berth/core/fs.hpp"
 #include "berth/core/process.hpp"
 #include "berth/core/unique_fd.hpp"
+#include "container/log_file.hpp"
 #include "container/log_writer.hpp"
 
 #include <fmt/format.h>
@@ -98,8 +99,9 @@ int run_monitor(const MonitorOptions& o) {
   sigaddset(&chld, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &chld, nullptr);
   core::UniqueFd signals(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
-  core::UniqueFd log(::open(o.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!signals || !log) return fail(fmt::format("'{}': {}", o.log.string(), std::strerror(errno)));
+  LogFile log(o.log, o.log_max_size, o.log_max_files);
+  if (!signals) return fail(fmt::format("signalfd: {}", std::strerror(errno)));
+  if (!log.open()) return fail(fmt::format("'{}': {}", o.log.string(), std::strerror(errno)));
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return fail("pipe");
   core::UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
@@ -131,10 +133,7 @@ int run_monitor(const MonitorOptions& o) {
   err_w.reset();
   for (int fd : {out_r.get(), err_r.get()}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
 
-  LogWriter writer([&](std::string_view record) {
-    // The log is the container's; a full disk loses lines, never the monitor.
-    (void)!::write(log.get(), record.data(), record.size());
-  });
+  LogWriter writer([&](std::string_view record) { log.write(record); });
   std::string runtime_said;  // its stderr until it exits, for its error
   std::optional<int> runtime_status;
   pid_t container = 0;

@@ -4,6 +4,7 @@
 // that outlives the process that made it, and bad input.
 #include "berth/core/fs.hpp"
 #include "berth/runtime/container/containers.hpp"
+#include "berth/runtime/container/log.hpp"
 #include "berth/runtime/image/load.hpp"
 
 #include "berth_catch.hpp"
@@ -41,16 +42,11 @@ std::string text(const std::filesystem::path& p) {
   return t ? *t : std::string();
 }
 
-// What the container wrote to stdout, from its log ("<time> stdout F <line>").
+// What the container wrote to stdout, from its log.
 std::string stdout_of(const std::filesystem::path& log) {
   std::string out;
-  std::istringstream in(text(log));
-  for (std::string line; std::getline(in, line);) {
-    const auto at = line.find(" stdout ");
-    if (at == std::string::npos) continue;
-    const auto tag = line.find(' ', at + 8);  // F (a full line) or P (part of one)
-    out += line.substr(tag + 1) + (line.compare(at + 8, 1, "F") == 0 ? "\n" : "");
-  }
+  for (const auto& e : read_log(log).value())
+    if (e.stream == "stdout") out += e.text;
   return out;
 }
 
@@ -81,7 +77,8 @@ TEST_CASE("a container runs its image as the image's user and its exit code come
   CHECK(lines[3] == "data");       // readable: its owner is the process's user
   CHECK_THAT(lines[4], Catch::Matches(R"(-rw-r--r--\s+1 101\s+101\s+5 .* /home/app/data)"));
   CHECK(lines[5] == "bar");        // the image's Env
-  CHECK_THAT(text(done.log), Catch::Contains("stderr F cat: can't open '/etc/motd': No such file or directory"));
+  CHECK_THAT(text(done.log),
+             Catch::Contains(R"({"log":"cat: can't open '/etc/motd': No such file or directory\n","stream":"stderr","time":")"));
   REQUIRE(c.remove("c1"));
   CHECK(c.state("c1").error().is(core::Errc::not_found));
   CHECK_FALSE(std::filesystem::exists(w.base.path / "containers" / "c1"));
@@ -238,4 +235,28 @@ TEST_CASE("a wait on a created container lasts until another process has started
   REQUIRE(::waitpid(starter, &status, 0) == starter);
   CHECK(WEXITSTATUS(status) == 0);
   REQUIRE(c.remove("later"));
+}
+
+TEST_CASE("a container's log is rotated by size and its long lines are kept whole in parts", "[container][log]") {
+  World w;
+  w.options.log_max_size = 64 << 10;
+  w.options.log_max_files = 2;
+  auto c = w.containers();
+  // 1000 numbered lines (about 75 KB of records), then one line of 40 000 characters.
+  REQUIRE(c.create(w.store, w.run("chatty", {"/bin/sh", "-c",
+                                             "i=0; while [ $i -lt 1000 ]; do echo line $i; i=$((i+1)); done; "
+                                             "head -c 40000 /dev/zero | tr '\\0' x; echo"})));
+  REQUIRE(c.start("chatty"));
+  REQUIRE(c.wait("chatty", 20s).value() == 0);
+  const auto log = c.state("chatty").value().log;
+  CHECK(std::filesystem::exists(log.string() + ".1"));
+  CHECK_FALSE(std::filesystem::exists(log.string() + ".2"));
+  auto entries = read_log(log, 2).value();
+  REQUIRE(entries.size() >= 3);
+  CHECK(entries.back().text == std::string(40000 - 2 * 16384, 'x') + "\n");
+  CHECK(entries[entries.size() - 2].partial);
+  CHECK(entries[entries.size() - 2].text.size() == 16384);
+  CHECK(entries[entries.size() - 4].text == "line 999\n");
+  for (const char* f : {"", ".1"}) CHECK(std::filesystem::file_size(log.string() + f) <= (64 << 10));
+  REQUIRE(c.remove("chatty"));
 }

@@ -35,7 +35,7 @@ struct ContainerState {
   std::optional<pid_t> pid;        ///< of its first process, while it runs
   std::optional<int> exit_code;    ///< once stopped: its status, 128 + the signal that ended it
   std::string stop_signal;         ///< what `stop` sends first ("SIGTERM" unless the image says)
-  std::filesystem::path log;       ///< its output, in the CRI log format (log_writer.hpp)
+  std::filesystem::path log;       ///< its output, JSON lines as Docker's json-file driver writes them
   std::filesystem::path rootfs;
   std::int64_t created = 0;        ///< Unix seconds
 };
@@ -56,6 +56,9 @@ struct RuntimeOptions {
   std::string runtime;
   /// berth-monitor; empty: found as find_monitor() does.
   std::filesystem::path monitor;
+  /// A container's log is rotated past this many bytes (0: never), keeping this many files.
+  std::int64_t log_max_size = 0;
+  unsigned log_max_files = 1;
   /// Where a container's resolv.conf comes from when its network gives none.
   std::filesystem::path host_resolv_conf = "/etc/resolv.conf";
   std::filesystem::path resolved_upstream = "/run/systemd/resolve/resolv.conf";

@@ -6,9 +6,9 @@
 #include <vector>
 
 /// The container monitor: the process that starts a container, holds its
-/// stdout and stderr (written to a log as Kubernetes' CRI does, which
-/// podman's and CRI-O's tools read), waits for its first process and writes
-/// its exit status, so the container outlives whoever started it.
+/// stdout and stderr (written to a log of JSON lines as Docker's json-file
+/// driver writes them, rotated by size), waits for its first process and
+/// writes its exit status, so the container outlives whoever started it.
 ///
 /// Why not Debian's conmon, which does the same for podman and CRI-O:
 /// conmon holds a container between `runc create` and `runc start`, two
@@ -31,7 +31,9 @@ struct MonitorOptions {
   std::filesystem::path bundle;
   std::filesystem::path pid_file;      ///< the runtime writes the container's first process here
   std::filesystem::path monitor_pid;   ///< the monitor's own PID, for state after the caller has gone
-  std::filesystem::path log;           ///< "<RFC 3339 time> stdout|stderr F|P <text>" lines
+  std::filesystem::path log;           ///< JSON lines, Docker's json-file shape (log_writer.hpp)
+  std::int64_t log_max_size = 0;       ///< bytes before the log is rotated; 0: never
+  unsigned log_max_files = 1;          ///< files kept, the current one included
   std::filesystem::path exit_file;     ///< the exit status, written once (atomically) when it ends
   int sync_fd = 3;  ///< "pid N\n" once it runs, or "error TEXT\n"; then closed
 };
