@@ -318,10 +318,16 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
 
 Result<void> Containers::start(const std::string& id) {
   const std::string what = fmt::format("start container '{}'", id);
+  BERTH_TRY(core::validate_container_id(id), what);
+  const fs::path d = dir(id);
+  if (!fs::exists(d)) return make_error(Errc::not_found, fmt::format("no container '{}'", id));
+  // One start at a time: a second one, in another process, would find the
+  // runtime's id taken and, failing, delete the first one's container.
+  auto lock = core::FileLock::acquire(d / "start.lock");
+  if (!lock) return std::move(lock).error().wrap(what);
   auto s = state(id);
   if (!s) return std::move(s).error().wrap(what);
   if (s->status == Status::Running) return {};
-  const fs::path d = dir(id);
   if (s->status == Status::Stopped) {
     // Started again, as Docker does: the runtime forgets the last run, the
     // root file system keeps what it wrote.

@@ -260,3 +260,27 @@ TEST_CASE("a container's log is rotated by size and its long lines are kept whol
   for (const char* f : {"", ".1"}) CHECK(std::filesystem::file_size(log.string() + f) <= (64 << 10));
   REQUIRE(c.remove("chatty"));
 }
+
+TEST_CASE("two processes starting one container at once start it once", "[container]") {
+  World w;
+  auto c = w.containers();
+  REQUIRE(c.create(w.store, w.run("twice", {"/bin/sh", "-c", "echo ran; sleep 1; exit 5"})));
+  std::vector<pid_t> starters;
+  for (int i = 0; i < 2; ++i) {
+    const pid_t p = ::fork();
+    REQUIRE(p >= 0);
+    if (p == 0) {
+      auto other = Containers::open(w.options);
+      ::_exit(other && other->start("twice") ? 0 : 1);
+    }
+    starters.push_back(p);
+  }
+  for (pid_t p : starters) {
+    int status = 0;
+    REQUIRE(::waitpid(p, &status, 0) == p);
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CHECK(c.wait("twice", 20s).value() == 5);
+  CHECK(stdout_of(c.state("twice").value().log) == "ran\n");
+  REQUIRE(c.remove("twice"));
+}
