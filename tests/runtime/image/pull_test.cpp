@@ -14,10 +14,15 @@
 #include "temp_dir.hpp"
 #include "test_image.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace berth;
 using namespace berth::runtime::image;
@@ -168,6 +173,35 @@ TEST_CASE("a download that breaks is taken up where it stopped", "[image][pull][
     auto ref = parse_reference(fake.host() + "/team/app:latest").value();
     auto first = pull(store, ref, {.attempts = 1});
     REQUIRE_FALSE(first);
+    CHECK(store.images().value().empty());
+    auto second = pull(store, ref);
+    REQUIRE(second);
+    test::check_test_image(store, *second);
+    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
+    CHECK(fake.sent(layer) == size);
+  }
+  SECTION("by the next pull, after one that was killed halfway") {
+    test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000, .hang_after_break = true});
+    test::TempDir base;
+    auto store = Store::open(base.path).value();
+    auto ref = parse_reference(fake.host() + "/team/app:latest").value();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      auto s = Store::open(base.path);
+      ::_exit(s && pull(*s, ref) ? 0 : 1);
+    }
+    // Killed once the first 100 000 bytes of the layer are on disk.
+    const auto partial = store.partial_path(layer);
+    for (int i = 0; i < 2000; ++i) {
+      std::error_code ec;
+      if (std::filesystem::file_size(partial, ec) == 100000) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
     CHECK(store.images().value().empty());
     auto second = pull(store, ref);
     REQUIRE(second);

@@ -37,6 +37,7 @@ struct FakeRegistryOptions {
   bool bearer = false;           ///< require a token from /token
   std::string token_user, token_password;  ///< set: /token wants these as Basic
   std::int64_t break_after = 0;  ///< >0: the first GET of each blob stops after this many bytes
+  bool hang_after_break = false;  ///< ...and then sends nothing more, until the client goes
   bool ignore_range = false;     ///< answer 200 with the whole blob even to a Range
   bool redirect_blobs = false;   ///< blobs answer 307 to /storage/<digest>
   bool fail_always = false;      ///< every request gets 500
@@ -198,6 +199,11 @@ private:
     {
       std::lock_guard lock(m_);
       sent_[digest] += static_cast<std::int64_t>(body.size());
+    }
+    if (cut && o_.hang_after_break) {
+      char c;
+      while (!ec) sock.read_some(boost::asio::buffer(&c, 1), ec);  // until the client is gone
+      return false;
     }
     if (cut) {
       sock.shutdown(boost::asio::socket_base::shutdown_both, ec);
