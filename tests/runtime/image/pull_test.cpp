@@ -156,6 +156,16 @@ TEST_CASE("a download that breaks is taken up where it stopped", "[image][pull][
   test::TestImage image;
   const std::string layer = base_layer(image.oci());
   const auto size = static_cast<std::int64_t>(std::filesystem::file_size(image.oci() / "blobs" / "sha256" / layer.substr(7)));
+  // After a pull that did not finish: nothing named, and the next one asks
+  // for the rest of the layer only.
+  auto next_pull_takes_up = [&](const Store& store, const Reference& ref, test::FakeRegistry& fake) {
+    CHECK(store.images().value().empty());
+    auto second = pull(store, ref);
+    REQUIRE(second);
+    test::check_test_image(store, *second);
+    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
+    CHECK(fake.sent(layer) == size);
+  };
   SECTION("in the same pull") {
     test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000});
     test::TempDir base;
@@ -173,12 +183,7 @@ TEST_CASE("a download that breaks is taken up where it stopped", "[image][pull][
     auto ref = parse_reference(fake.host() + "/team/app:latest").value();
     auto first = pull(store, ref, {.attempts = 1});
     REQUIRE_FALSE(first);
-    CHECK(store.images().value().empty());
-    auto second = pull(store, ref);
-    REQUIRE(second);
-    test::check_test_image(store, *second);
-    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
-    CHECK(fake.sent(layer) == size);
+    next_pull_takes_up(store, ref, fake);
   }
   SECTION("by the next pull, after one that was killed halfway") {
     test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000, .hang_after_break = true});
@@ -202,12 +207,7 @@ TEST_CASE("a download that breaks is taken up where it stopped", "[image][pull][
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFSIGNALED(status));
-    CHECK(store.images().value().empty());
-    auto second = pull(store, ref);
-    REQUIRE(second);
-    test::check_test_image(store, *second);
-    CHECK(saw(fake.requests(), "/blobs/" + layer + " Range: bytes=100000-"));
-    CHECK(fake.sent(layer) == size);
+    next_pull_takes_up(store, ref, fake);
   }
   SECTION("from a registry that ignores Range") {
     test::FakeRegistry fake({.layout = image.oci(), .break_after = 100000, .ignore_range = true});
