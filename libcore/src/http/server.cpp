@@ -48,12 +48,6 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 /// A slow client may fall this far behind a streamed body before it is dropped.
 constexpr std::size_t kMaxQueued = std::size_t{16} << 20;
 
-/// berth's error body: {"error":{"code":"bad_request","message":"..."}}.
-Response error_response(int status, std::string_view code, std::string_view message) {
-  boost::json::value body = {{"error", {{"code", code}, {"message", message}}}};
-  return Response{status, {{"Content-Type", "application/json"}}, boost::json::serialize(body) + "\n"};
-}
-
 /// One step of an answer, queued by the handler's thread for the connection.
 struct Event {
   enum class Kind { Whole, Start, Data, End } kind;
@@ -382,6 +376,11 @@ Result<std::unique_ptr<Server>> Server::listen(asio::io_context& io, ServerOptio
   auto server = std::make_unique<ServerImpl>(io, std::move(shared));
   if (auto r = server->open(); !r) return r.error();
   return std::unique_ptr<Server>(std::move(server));
+}
+
+Response error_response(int status, std::string_view code, std::string_view message) {
+  boost::json::value body = {{"error", {{"code", code}, {"message", message}}}};
+  return Response{status, {{"Content-Type", "application/json"}}, boost::json::serialize(body) + "\n"};
 }
 
 }  // namespace berth::core::http

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/runtime/daemon/api_error.hpp"
 
-#include <boost/json.hpp>
-
 namespace berth::runtime::daemon {
 
 using core::Errc;
@@ -32,13 +30,8 @@ core::http::Response json_response(int status, std::string body) {
   return r;
 }
 
-core::http::Response error_response(int status, std::string_view code, std::string_view message) {
-  boost::json::object inner{{"code", code}, {"message", message}};
-  return json_response(status, boost::json::serialize(boost::json::object{{"error", std::move(inner)}}));
-}
-
 core::http::Response error_response(const ApiError& error) {
-  return error_response(error.status, error.code, error.message);
+  return core::http::error_response(error.status, error.code, error.message);
 }
 
 core::http::Response error_response(const core::Error& error) { return error_response(api_error(error)); }

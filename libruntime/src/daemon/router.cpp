@@ -101,12 +101,12 @@ void Router::dispatch(core::http::Request request, std::shared_ptr<core::http::R
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
   auto query = parse_query(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
-  if (!query) return reply->send(error_response(400, "invalid_argument", query.error().message()));
+  if (!query) return reply->send(core::http::error_response(400, "invalid_argument", query.error().message()));
   const auto parts = split_path(path);
   std::vector<std::string> decoded;
   for (auto p : parts) {
     auto d = percent_decode(p);
-    if (!d) return reply->send(error_response(400, "invalid_argument", std::move(d).error().wrap("path").message()));
+    if (!d) return reply->send(core::http::error_response(400, "invalid_argument", std::move(d).error().wrap("path").message()));
     decoded.push_back(std::move(*d));
   }
   std::vector<std::string> allowed;  // methods of the routes the path matches
@@ -128,12 +128,12 @@ void Router::dispatch(core::http::Request request, std::shared_ptr<core::http::R
   }
   if (!allowed.empty()) {
     const std::string methods = fmt::format("{}", fmt::join(allowed, ", "));
-    auto r = error_response(405, "method_not_allowed",
+    auto r = core::http::error_response(405, "method_not_allowed",
                             fmt::format("{} is not allowed on {} (allowed: {})", request.method, path, methods));
     r.headers.emplace_back("Allow", methods);
     return reply->send(std::move(r));
   }
-  reply->send(error_response(404, "not_found", fmt::format("no such endpoint: {} {}", request.method, path)));
+  reply->send(core::http::error_response(404, "not_found", fmt::format("no such endpoint: {} {}", request.method, path)));
 }
 
 }  // namespace berth::runtime::daemon

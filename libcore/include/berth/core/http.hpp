@@ -134,6 +134,10 @@ public:
   virtual void close() = 0;
 };
 
+/// berth's error answer, the server's own (413, 400, 500) and berthd's:
+/// {"error":{"code":"not_found","message":"..."}} as application/json.
+[[nodiscard]] Response error_response(int status, std::string_view code, std::string_view message);
+
 /// The reason phrase of a status code ("Not Found").
 [[nodiscard]] std::string_view reason(int status);
 

@@ -23,10 +23,9 @@ struct ApiError {
 /// exhausted) 409, everything else 500.
 [[nodiscard]] ApiError api_error(const core::Error& error);
 
-/// The JSON error response.
+/// The JSON error response (core::http::error_response, the server's own shape).
 [[nodiscard]] core::http::Response error_response(const ApiError& error);
 [[nodiscard]] core::http::Response error_response(const core::Error& error);
-[[nodiscard]] core::http::Response error_response(int status, std::string_view code, std::string_view message);
 
 /// A JSON body (already serialised) with its Content-Type.
 [[nodiscard]] core::http::Response json_response(int status, std::string body);
