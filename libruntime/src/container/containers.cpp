@@ -110,12 +110,16 @@ Result<pid_t> run_monitor_process(const std::vector<std::string>& argv, const fs
   return make_error(Errc::child_failed, fmt::format("berth-monitor said nothing (exit status {}; see '{}')", status, log));
 }
 
-/// Whether the container's monitor still runs: the PID of its pid file, if
-/// that process names this container's exit file (a PID used again by
-/// another process after a reboot does not).
-bool monitor_alive(const fs::path& d) {
+/// The PID in the container's monitor pid file, or 0.
+pid_t monitor_pid(const fs::path& d) {
   auto text = core::read_file(d / "monitor.pid");
   const int pid = text ? std::atoi(text->c_str()) : 0;
+  return pid > 0 ? pid : 0;
+}
+
+/// Whether `pid` is this container's monitor: it names the container's exit
+/// file (a PID used again by another process after a reboot does not).
+bool is_monitor(const fs::path& d, pid_t pid) {
   if (pid <= 0) return false;
   auto cmdline = core::read_file(fmt::format("/proc/{}/cmdline", pid));
   if (!cmdline) return false;
@@ -123,15 +127,16 @@ bool monitor_alive(const fs::path& d) {
   return cmdline->find(std::string(1, '\0') + exit_file + '\0') != std::string::npos;
 }
 
+bool monitor_alive(const fs::path& d) { return is_monitor(d, monitor_pid(d)); }
+
 /// A pidfd of the container's live monitor, for waiting on it; invalid when
 /// it has none. Opened before the check, so the descriptor is surely that
 /// process and not one that took its PID after it.
 core::UniqueFd monitor_pidfd(const fs::path& d) {
-  auto text = core::read_file(d / "monitor.pid");
-  const int pid = text ? std::atoi(text->c_str()) : 0;
+  const pid_t pid = monitor_pid(d);
   if (pid <= 0) return {};
   core::UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!fd || !monitor_alive(d)) return {};
+  if (!fd || !is_monitor(d, pid)) return {};
   return fd;
 }
 

@@ -66,6 +66,19 @@ std::string runtime_error(const std::string& stderr_text, int status) {
   return last;
 }
 
+/// Writes `path` whole or not at all (a temporary file renamed into place),
+/// so a reader sees no pid or exit file or a whole one. Not fsynced, unlike
+/// core::write_file_atomic: these files matter for this boot only (the
+/// container does not outlive a crash either), and the waiting caller would
+/// wait for the disk.
+core::Result<void> replace_file(const fs::path& path, std::string_view text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  if (auto r = core::write_file(tmp, text, 0600); !r) return r.error();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return core::errno_error(errno, fmt::format("rename '{}'", tmp.string()));
+  return {};
+}
+
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 }  // namespace
@@ -87,12 +100,7 @@ int run_monitor(const MonitorOptions& o) {
   // The container's first process is the runtime's child until the runtime
   // exits; then it is ours to wait for.
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail("cannot become a subreaper");
-  // Renamed into place: a reader sees no pid file or a whole one.
-  fs::path pid_tmp = o.monitor_pid;
-  pid_tmp += ".tmp";
-  if (auto r = core::write_file(pid_tmp, std::to_string(::getpid()) + "\n"); !r) return fail(r.error().message());
-  if (::rename(pid_tmp.c_str(), o.monitor_pid.c_str()) != 0)
-    return fail(fmt::format("'{}': {}", o.monitor_pid.string(), std::strerror(errno)));
+  if (auto r = replace_file(o.monitor_pid, std::to_string(::getpid()) + "\n"); !r) return fail(r.error().message());
 
   sigset_t chld;
   sigemptyset(&chld);
@@ -207,15 +215,7 @@ int run_monitor(const MonitorOptions& o) {
   writer.finish(LogWriter::Stdout);
   writer.finish(LogWriter::Stderr);
   if (!container_status) return 1;  // poll failed: no status to record
-  // Renamed into place, whole or not at all; not fsynced: it matters for
-  // this boot only (the container does not outlive a crash either), and the
-  // waiting caller would wait for the disk.
-  fs::path tmp = o.exit_file;
-  tmp += ".tmp";
-  if (!core::write_file(tmp, std::to_string(exit_code_of(*container_status)) + "\n", 0600) ||
-      ::rename(tmp.c_str(), o.exit_file.c_str()) != 0)
-    return 1;
-  return 0;
+  return replace_file(o.exit_file, std::to_string(exit_code_of(*container_status)) + "\n") ? 0 : 1;
 }
 
 fs::path find_monitor(const fs::path& configured) {
