@@ -12,10 +12,36 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <map>
 
 namespace po = boost::program_options;
 using namespace berth;
 using namespace berth::runtime::daemon;
+
+namespace {
+
+std::string field(const DaemonEvent& e, std::string_view key) {
+  for (const auto& [k, v] : e.fields)
+    if (k == key) return v;
+  return {};
+}
+
+void log_event(const DaemonEvent& e) {
+  switch (e.kind) {
+    case DaemonEvent::Kind::Backend:
+      core::log::info(e.message, {{"driver", e.detail},
+                                  {"network", field(e, "network")},
+                                  {"subnet", field(e, "subnet")},
+                                  {"dns", field(e, "dns")}});
+      break;
+    case DaemonEvent::Kind::Listening: core::log::info(e.message, {{"socket", e.detail}}); break;
+    case DaemonEvent::Kind::Notice: core::log::info(e.message, {{"detail", e.detail}}); break;
+    case DaemonEvent::Kind::Warning: core::log::warn(e.message, {{"about", e.detail}}); break;
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   DaemonSettings s;
@@ -34,6 +60,10 @@ int main(int argc, char** argv) {
       "socket", po::value(&s.socket)->default_value(s.socket), "the control socket")(
       "socket-group", po::value(&s.socket_group)->default_value(s.socket_group), "the group that may use the socket")(
       "runtime", po::value(&s.runtime)->default_value(s.runtime), "the OCI runtime: runc, crun or auto")(
+      "exec-root", po::value(&s.exec_root)->default_value(s.exec_root), "network namespaces and runtime state")(
+      "log-max-size", po::value(&s.log_max_size), "rotate a container's log past this size (10m, 512k)")(
+      "log-max-files", po::value(&s.log_max_files)->default_value(s.log_max_files), "files a container's log keeps")(
+      "stop-on-exit", po::bool_switch(&s.stop_on_exit), "stop every container when berthd stops (off: they keep running)")(
       "log-level", po::value(&log_level)->default_value(log_level), "debug, info, warn or error");
   po::variables_map vm;
   if (auto done = cli::parse_options("berthd: error", argc, argv, desc, vm)) return *done;
@@ -42,7 +72,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "berthd: error: --log-level: '{}' is not one of debug, info, warn, error\n", log_level);
     return 2;
   }
-  auto options = daemon_options(s);
+  std::map<std::string, std::string> environment;
+  for (const char* key : {"BERTH_CONTAINER_SUBNET", "BERTH_GATEWAY_IP"})
+    if (const char* v = std::getenv(key)) environment.emplace(key, v);
+  auto options = daemon_options(s, environment);
   if (!options) return cli::report("berthd", options.error());
   if (auto r = check_privileges(); !r) return cli::report("berthd", r.error());
   core::log::install_stderr_sink(*level);
@@ -52,10 +85,7 @@ int main(int argc, char** argv) {
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   std::signal(SIGPIPE, SIG_IGN);
   auto daemon = Daemon::start(io, *options, {.version = BERTH_VERSION, .commit = BERTH_COMMIT, .build_date = BERTH_BUILD_DATE},
-                              [](const DaemonEvent& e) {
-                                if (e.kind == DaemonEvent::Kind::Warning) core::log::warn(e.message, {{"about", e.detail}});
-                                else core::log::info(e.message, {{"socket", e.detail}});
-                              });
+                              log_event);
   if (!daemon) return cli::report("berthd", daemon.error());
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;

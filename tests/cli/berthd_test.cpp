@@ -48,7 +48,9 @@ TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd
   test::TempDir dir;
   const auto socket = dir.path / "run" / "berthd.sock";
   const auto base = dir.path / "base";
-  auto d = core::Child::spawn({.program = BERTH_BERTHD, .args = {"--base-dir", base.string(), "--socket", socket.string()}},
+  auto d = core::Child::spawn({.program = BERTH_BERTHD,
+                                .args = {"--base-dir", base.string(), "--socket", socket.string(), "--exec-root",
+                                         (dir.path / "exec").string()}},
                               {.stderr_path = dir.path / "berthd.log"})
                .value();
   REQUIRE(wait_for_socket(socket));
@@ -88,7 +90,8 @@ TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd
     CHECK(garbage->status == 404);
   }
 
-  auto second = berthd({"--base-dir", base.string(), "--socket", (dir.path / "other.sock").string()});
+  auto second = berthd({"--base-dir", base.string(), "--socket", (dir.path / "other.sock").string(), "--exec-root",
+                        (dir.path / "exec").string()});
   CHECK(second.exit_code == 1);
   CHECK(second.err == fmt::format("berthd: error: another berthd uses the base directory '{}'\n", base.string()));
   CHECK_FALSE(std::filesystem::exists(dir.path / "other.sock"));
@@ -99,6 +102,8 @@ TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd
   CHECK_FALSE(std::filesystem::exists(socket));
   const auto log = core::read_file(dir.path / "berthd.log").value();
   CHECK_THAT(log, Catch::Contains(R"({"level":"info","msg":"listening","socket":")" + socket.string() + "\"}"));
+  CHECK_THAT(log, Catch::Contains(R"({"level":"info","msg":"network backend","driver":"native","network":"berth",)"
+                                  R"("subnet":"10.88.0.0/16","dns":"auto"})"));
   CHECK_THAT(log, Catch::Contains("stopping; containers keep running"));
 }
 
@@ -122,7 +127,7 @@ TEST_CASE("berthd refuses bad flags and missing privileges in one line, leaving 
     INFO(c.args.front());
     auto args = c.args;
     if (c.args.front() != "--base-dir") args.insert(args.end(), {"--base-dir", base.string()});
-    args.insert(args.end(), {"--socket", (dir.path / "s.sock").string()});
+    args.insert(args.end(), {"--socket", (dir.path / "s.sock").string(), "--exec-root", (dir.path / "exec").string()});
     auto r = berthd(args);
     CHECK(r.exit_code != 0);
     CHECK(r.out.empty());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Every command answers --help on stdout with its usage and exits 0, whatever
-# else it requires (a required option must not be demanded first).
+# else it requires (a required option must not be demanded first); so does
+# each verb of a command that has verbs (dockyard, berthctl).
 #   help_test.sh BIN...
 set -uo pipefail
 failed=0
@@ -19,5 +20,9 @@ check() {
 for bin in "$@"; do
   check "$bin" --help
   check "$bin" -h
+  # A command with verbs lists them under "commands:"; each answers --help too.
+  for verb in $("$bin" --help 2>/dev/null | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'); do
+    check "$bin" "$verb" --help
+  done
 done
 exit $failed

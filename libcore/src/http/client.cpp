@@ -74,6 +74,9 @@ Result<void> connect_and_send(asio::io_context& io, Stream& stream, const std::f
   auto message = to_beast(req);
   bhttp::async_write(stream, message, [&](const beast::error_code& e, std::size_t) { ec = e; });
   finish(io);
+  // A server may answer before it has read the whole request and close
+  // (a 413 for a body too long): its answer is read all the same.
+  if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) return {};
   if (ec) return from(ec, what);
   return {};
 }

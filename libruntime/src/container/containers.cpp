@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -79,6 +80,10 @@ Result<pid_t> run_monitor_process(const std::vector<std::string>& argv, const fs
       ::dup2(devnull, 1);
     }
     if (errors >= 0) ::dup2(errors, 2);
+    // Nothing else of the caller's goes with it: a daemon's listening socket
+    // kept open by every monitor would outlive the daemon (a restarted one
+    // would find its socket "in use"), and so would its DNS sockets.
+    ::close_range(4, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -139,6 +144,9 @@ core::UniqueFd monitor_pidfd(const fs::path& d) {
   if (!fd || !is_monitor(d, pid)) return {};
   return fd;
 }
+
+/// The exit code of a container whose monitor died without writing one (Docker's).
+constexpr int kLostExitCode = 255;
 
 std::optional<int> read_exit(const fs::path& file) {
   auto text = core::read_file(file);
@@ -446,6 +454,8 @@ Result<int> Containers::wait(const std::string& id, std::chrono::milliseconds ti
   }
 }
 
+core::UniqueFd Containers::exit_fd(const std::string& id) const { return monitor_pidfd(dir(id)); }
+
 Result<void> Containers::kill(const std::string& id, std::string_view signal) {
   const std::string what = fmt::format("signal container '{}'", id);
   auto sig = parse_signal(signal);
@@ -468,8 +478,7 @@ Result<int> Containers::stop(const std::string& id, std::chrono::milliseconds gr
   if (!s) return std::move(s).error().wrap(what);
   if (s->status == Status::Created) return 0;  // nothing runs, as `docker stop` has it
   if (s->status == Status::Stopped) {
-    if (s->exit_code) return *s->exit_code;
-    return make_error(Errc::not_found, fmt::format("{}: it has stopped without an exit status", what));
+    return s->exit_code.value_or(kLostExitCode);
   }
   if (auto r = kill(id, s->stop_signal); !r) {
     if (auto again = state(id); again && again->exit_code) return *again->exit_code;

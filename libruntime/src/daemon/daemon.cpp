@@ -3,9 +3,10 @@
 
 #include "berth/core/fs.hpp"
 #include "berth/core/http.hpp"
-#include "berth/runtime/container/containers.hpp"
-#include "berth/runtime/image/store.hpp"
+#include "berth/runtime/daemon/workloads.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 
 #include <grp.h>
@@ -17,20 +18,25 @@ using core::make_error;
 
 namespace {
 
-constexpr std::size_t kMaxRequestBody = std::size_t{4} << 20;
+/// Worker threads for what blocks (runs, stops, pulls): a stop's grace
+/// period holds one, so there are more than cores; idle ones cost no memory.
+constexpr unsigned kWorkers = 16;
 
 class RunningDaemon final : public Daemon {
 public:
-  RunningDaemon(core::FileLock lock, image::Store images, container::Containers containers)
-      : lock_(std::move(lock)), images_(std::move(images)), containers_(std::move(containers)) {}
+  RunningDaemon(core::FileLock lock, std::unique_ptr<Workloads> workloads, bool stop_on_exit)
+      : lock_(std::move(lock)), workloads_(std::move(workloads)), stop_on_exit_(stop_on_exit) {}
+  ~RunningDaemon() override {
+    pool_.join();
+    workloads_.reset();
+  }
 
   core::Result<void> listen(boost::asio::io_context& io, const DaemonOptions& o, DaemonInfo info,
                             const std::function<void(const DaemonEvent&)>& on_event) {
+    Post post = [this](std::function<void()> fn) { boost::asio::post(pool_, std::move(fn)); };
     add_system_routes(router_, std::move(info));
-    add_image_routes(router_, images_);
-    add_container_routes(router_, containers_);
-    // Requests are small JSON documents (a compose file at most); a longer
-    // body is refused (413, JSON) as soon as its Content-Length is read.
+    add_image_routes(router_, *workloads_, post);
+    add_container_routes(router_, *workloads_, post);
     core::http::ServerOptions so{.socket = o.socket, .mode = 0660, .max_body = kMaxRequestBody};
     if (const group* g = ::getgrnam(o.socket_group.c_str())) {
       so.group = g->gr_gid;
@@ -50,13 +56,15 @@ public:
 
   void stop() override {
     if (server_) server_->close();
+    if (stop_on_exit_) workloads_->stop_all(std::chrono::seconds(10));
   }
 
 private:
   core::FileLock lock_;
-  image::Store images_;
-  container::Containers containers_;
+  std::unique_ptr<Workloads> workloads_;
+  bool stop_on_exit_;
   Router router_;
+  boost::asio::thread_pool pool_{kWorkers};
   std::unique_ptr<core::http::Server> server_;
 };
 
@@ -71,11 +79,28 @@ core::Result<std::unique_ptr<Daemon>> Daemon::start(boost::asio::io_context& io,
       return make_error(Errc::conflict, fmt::format("another berthd uses the base directory '{}'", o.base_dir.string()));
     return std::move(lock).error().wrap("base directory");
   }
-  auto images = image::Store::open(o.base_dir);
-  if (!images) return std::move(images).error().wrap("image store");
-  auto containers = container::Containers::open({.base = o.base_dir, .runtime = o.runtime});
-  if (!containers) return std::move(containers).error();
-  auto d = std::make_unique<RunningDaemon>(std::move(*lock), std::move(*images), std::move(*containers));
+  WorkloadsOptions wo;
+  wo.base_dir = o.base_dir;
+  wo.exec_root = o.exec_root;
+  wo.runtime = o.runtime;
+  wo.driver = o.net_driver;
+  wo.dns = o.dns;
+  wo.network = o.network;
+  wo.cni_conf_dir = o.cni_conf_dir;
+  wo.cni_bin_dirs = {o.cni_bin_dir};
+  wo.log_max_size = o.log_max_size;
+  wo.log_max_files = o.log_max_files;
+  wo.on_event = [on_event](std::string_view message, std::string_view detail) {
+    if (on_event) on_event({DaemonEvent::Kind::Notice, std::string(message), std::string(detail)});
+  };
+  auto workloads = Workloads::open(std::move(wo));
+  if (!workloads) return std::move(workloads).error();
+  if (on_event) {
+    const auto& n = o.network;
+    on_event({DaemonEvent::Kind::Backend, "network backend", (*workloads)->driver(),
+              {{"network", n.name}, {"subnet", n.subnet.to_string()}, {"dns", std::string(dns_mode_name(o.dns))}}});
+  }
+  auto d = std::make_unique<RunningDaemon>(std::move(*lock), std::move(*workloads), o.stop_on_exit);
   if (auto r = d->listen(io, o, std::move(info), on_event); !r) return std::move(r).error();
   return std::unique_ptr<Daemon>(std::move(d));
 }

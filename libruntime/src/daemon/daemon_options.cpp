@@ -24,7 +24,25 @@ core::Result<std::filesystem::path> absolute_path(std::string_view flag, const s
 
 }  // namespace
 
-core::Result<DaemonOptions> daemon_options(const DaemonSettings& s) {
+core::Result<std::int64_t> parse_size(std::string_view text) {
+  std::int64_t n = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > (std::int64_t{1} << 50)) return make_error(Errc::invalid_argument, fmt::format("size '{}' is too large", text));
+    n = n * 10 + (text[i] - '0');
+  }
+  std::string_view unit = text.substr(i);
+  std::int64_t scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "k" || unit == "kb" || unit == "K") scale = 1024;
+  else if (unit == "m" || unit == "mb" || unit == "M") scale = 1024 * 1024;
+  else if (unit == "g" || unit == "gb" || unit == "G") scale = 1024 * 1024 * 1024;
+  if (i == 0 || scale == 0)
+    return make_error(Errc::invalid_argument, fmt::format("size '{}' is not a number of bytes with k, m or g", text));
+  return n * scale;
+}
+
+core::Result<DaemonOptions> daemon_options(const DaemonSettings& s, const std::map<std::string, std::string>& environment) {
   DaemonOptions o;
   auto driver = parse_net_driver(s.net_driver);
   if (!driver) return std::move(driver).error().wrap("--net-driver");
@@ -33,8 +51,9 @@ core::Result<DaemonOptions> daemon_options(const DaemonSettings& s) {
   if (!dns) return std::move(dns).error().wrap("--dns");
   o.dns = *dns;
   const std::pair<std::string_view, const std::string*> paths[] = {
-      {"cni-bin-dir", &s.cni_bin_dir}, {"cni-conf-dir", &s.cni_conf_dir}, {"base-dir", &s.base_dir}, {"socket", &s.socket}};
-  std::filesystem::path* targets[] = {&o.cni_bin_dir, &o.cni_conf_dir, &o.base_dir, &o.socket};
+      {"cni-bin-dir", &s.cni_bin_dir}, {"cni-conf-dir", &s.cni_conf_dir}, {"base-dir", &s.base_dir},
+      {"socket", &s.socket},           {"exec-root", &s.exec_root}};
+  std::filesystem::path* targets[] = {&o.cni_bin_dir, &o.cni_conf_dir, &o.base_dir, &o.socket, &o.exec_root};
   for (std::size_t i = 0; i < std::size(paths); ++i) {
     auto p = absolute_path(paths[i].first, *paths[i].second);
     if (!p) return p.error();
@@ -45,7 +64,19 @@ core::Result<DaemonOptions> daemon_options(const DaemonSettings& s) {
     return make_error(Errc::invalid_argument, fmt::format("--socket: '{}' is longer than a unix socket path may be (107)", s.socket));
   if (auto r = core::validate_container_id(s.network); !r)
     return make_error(Errc::invalid_argument, fmt::format("--network: '{}' is not a valid network name", s.network));
-  o.network = s.network;
+  o.network.name = s.network;
+  auto network = net::apply_environment(o.network, environment);
+  if (!network) return network.error();
+  o.network = std::move(*network);
+  if (!s.log_max_size.empty()) {
+    auto size = parse_size(s.log_max_size);
+    if (!size) return std::move(size).error().wrap("--log-max-size");
+    o.log_max_size = *size;
+  }
+  if (s.log_max_files < 1 || s.log_max_files > 100)
+    return make_error(Errc::invalid_argument, fmt::format("--log-max-files: {} is not from 1 to 100", s.log_max_files));
+  o.log_max_files = s.log_max_files;
+  o.stop_on_exit = s.stop_on_exit;
   if (s.socket_group.empty()) return make_error(Errc::invalid_argument, "--socket-group: empty");
   o.socket_group = s.socket_group;
   if (s.runtime != "auto" && s.runtime != "runc" && s.runtime != "crun")

@@ -16,6 +16,16 @@ core::Result<DnsMode> parse_dns_mode(std::string_view text) {
                           fmt::format("unknown DNS mode '{}' (expected auto, embedded, cni or off)", text));
 }
 
+std::string_view dns_mode_name(DnsMode mode) {
+  switch (mode) {
+    case DnsMode::Auto: return "auto";
+    case DnsMode::Embedded: return "embedded";
+    case DnsMode::Cni: return "cni";
+    case DnsMode::Off: return "off";
+  }
+  return "auto";
+}
+
 core::Result<NetDriver> parse_net_driver(std::string_view text) {
   if (text == "native") return NetDriver::Native;
   if (text == "cni") return NetDriver::Cni;

@@ -98,7 +98,7 @@ TEST_CASE("the log rotates by size, keeps its files, and reads back oldest first
   CHECK_FALSE(std::filesystem::exists(dir.path / "single.1"));
 }
 
-TEST_CASE("a log line that is not a record is refused; one being written is not read", "[container][log][bad-input]") {
+TEST_CASE("a log line that is not a record is refused, one being written is not read", "[container][log][bad-input]") {
   CHECK(parse_log_line(R"({"log":"x\n","stream":"stdout","time":"t"})").value().text == "x\n");
   for (const char* bad : {"", "{}", "not json", R"({"log":1,"stream":"stdout","time":"t"})", "[1]"}) {
     INFO(bad);

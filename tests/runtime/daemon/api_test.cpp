@@ -6,6 +6,7 @@
 #include "berth/core/fs.hpp"
 
 #include "api_server.hpp"
+#include "fake_workloads.hpp"
 
 #include <fmt/format.h>
 
@@ -21,13 +22,25 @@ using test::json_of;
 namespace {
 
 struct Served : test::ApiServer {
-  image::Store images = image::Store::open(dir.path / "store").value();
+  test::FakeWorkloads workloads{image::Store::open(dir.path / "store").value()};
   Served() {
+    // Blocking work runs at once here: the fake never blocks.
+    Post post = [](std::function<void()> fn) { fn(); };
     add_system_routes(router, {.version = "0.1.0", .commit = "abc123", .build_date = "2026-12-02"});
-    add_image_routes(router, images);
+    add_image_routes(router, workloads, post);
+    add_container_routes(router, workloads, post);
     serve();
   }
+  core::http::Response post(std::string target, std::string body) {
+    auto r = core::http::request(socket, {.method = "POST", .target = std::move(target), .body = std::move(body)});
+    REQUIRE(r);
+    return *r;
+  }
 };
+
+std::string error_message(const core::http::Response& r) {
+  return std::string(json_of(r).at("error").at("message").as_string());
+}
 
 }  // namespace
 
@@ -55,11 +68,6 @@ TEST_CASE("bad requests get a JSON error each and the server goes on", "[daemon]
 
 TEST_CASE("the OpenAPI file names exactly the endpoints berthd serves", "[daemon][api]") {
   Served api;
-  // Nothing runs here: any program stands in for the runtime and the monitor.
-  auto c = container::Containers::open(
-      {.base = api.dir.path, .state = api.dir.path / "runc", .runtime = "/bin/true", .monitor = "/bin/true"});
-  REQUIRE(c);
-  add_container_routes(api.router, *c);
   std::set<std::string> served;
   for (auto& r : api.router.routes()) served.insert(r);
   // paths:  "  /v1/x:" then its methods "    get:"
@@ -77,4 +85,84 @@ TEST_CASE("the OpenAPI file names exactly the endpoints berthd serves", "[daemon
       }
   }
   CHECK(documented == served);
+}
+
+TEST_CASE("a run, its state, stop, wait and remove answer in the API's shapes", "[daemon][api]") {
+  Served api;
+  api.workloads.exit_code = 3;
+  auto run = api.post("/v1/containers/run", R"({"id":"web","image":"busybox","args":["httpd","-f"],"publish":["8080:80"]})");
+  REQUIRE(run.status == 200);
+  CHECK(json_of(run) == boost::json::parse(R"({"ok":true,"id":"web","image":"busybox"})"));
+  auto again = api.post("/v1/containers/run", R"({"id":"web","image":"busybox"})");
+  CHECK(again.status == 409);
+  CHECK(json_of(again).at("error").at("code") == "conflict");
+  CHECK(json_of(api.ask("GET", "/v1/containers")) == boost::json::parse(R"({"containers":["web"]})"));
+  auto web = json_of(api.ask("GET", "/v1/containers/web")).as_object();
+  CHECK(web.at("status") == "running");
+  CHECK(web.at("ports") == boost::json::parse(R"(["0.0.0.0:8080->80/tcp"])"));
+  CHECK(web.at("config").at("args") == boost::json::parse(R"(["httpd","-f"])"));
+  auto detail = json_of(api.ask("GET", "/v1/containers?detail=1")).as_object();
+  CHECK(detail.at("items").as_array().at(0) == web);
+  CHECK(api.post("/v1/containers/web/remove", "").status == 409);
+  auto stop = api.post("/v1/containers/web/stop?t=1", "");
+  CHECK(json_of(stop) == boost::json::parse(R"({"ok":true,"id":"web","exit_code":3})"));
+  CHECK(json_of(api.post("/v1/containers/web/wait", "")) == boost::json::parse(R"({"id":"web","exit_code":3})"));
+  CHECK(json_of(api.post("/v1/containers/web/remove", "")) == boost::json::parse(R"({"ok":true,"id":"web"})"));
+  CHECK(api.ask("GET", "/v1/containers/web").status == 404);
+}
+
+TEST_CASE("a streamed run answers NDJSON events ending with the run", "[daemon][api]") {
+  Served api;
+  auto run = api.post("/v1/containers/run", R"({"id":"s","image":"busybox","stream":true})");
+  REQUIRE(run.status == 200);
+  CHECK(run.header("Content-Type") == "application/x-ndjson");
+  std::vector<boost::json::value> lines;
+  std::istringstream in(run.body);
+  for (std::string line; std::getline(in, line);) lines.push_back(boost::json::parse(line));
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].at("phase") == "pull");
+  CHECK(lines[1] == boost::json::parse(R"({"phase":"run","ok":true,"container_id":"s","id":"s","image":"busybox"})"));
+}
+
+TEST_CASE("bad request bodies are 400 with the field named, and the server goes on", "[daemon][api][bad-input]") {
+  Served api;
+  struct Case {
+    const char* body;
+    const char* message;
+  };
+  for (auto [body, message] : {
+           Case{"{", "the request body is not JSON: incomplete JSON"},
+           Case{"[]", "the request body must be a JSON object"},
+           Case{R"({"image":"busybox","colour":"red"})", "unknown field 'colour'"},
+           Case{R"({"args":["x"]})", "field 'image' is required"},
+           Case{R"({"image":"busybox","args":"ls"})", "field 'args' must be an array of strings"},
+           Case{R"({"image":"busybox","id":"bad name"})",
+                "field 'id' container id 'bad name' must be 1 to 128 letters, digits, '-', '_' or '.'"},
+           Case{R"({"image":"busybox","publish":["99999:80"]})", nullptr},
+           Case{R"({"image":"busybox","restart":"sometimes"})",
+                "field 'restart' restart policy 'sometimes' is not no, on-failure[:N], always or unless-stopped"},
+           Case{R"({"image":"busybox","healthcheck":{"type":"http"}})", "field 'healthcheck.url' is needed for an http check"},
+           Case{R"({"image":"busybox","healthcheck":{"type":"exec","command":["true"],"interval":"soon"}})", nullptr},
+           Case{R"({"image":"busybox","volumes":["data:/data"]})", nullptr},
+           Case{R"({"image":"busybox","ports":[{"hostPort":80}]})", "field 'ports[0].hostPort' and containerPort are both needed"},
+       }) {
+    INFO(body);
+    auto r = api.post("/v1/containers/run", body);
+    CHECK(r.status == 400);
+    CHECK(json_of(r).at("error").at("code") == "invalid_argument");
+    if (message) CHECK(error_message(r) == message);
+  }
+  CHECK(api.post("/v1/containers/nobody/stop", "").status == 404);
+  CHECK(error_message(api.post("/v1/containers/nobody/kill", "")) == "no such container 'nobody'");
+  CHECK(api.post("/v1/containers/x/kill", R"({"signal":"SIGNOPE"})").status == 400);
+  CHECK(api.post("/v1/containers/x/stop", R"({"grace":1})").status == 400);
+  CHECK(api.post("/v1/containers/x/stop?t=forever", "").status == 400);
+  CHECK(api.ask("GET", "/v1/containers/x/logs?tail=-1").status == 400);
+  CHECK(api.post("/v1/images/pull", "{}").status == 400);
+  CHECK(api.post("/v1/images/load", R"({"path":"relative.tar"})").status == 400);
+  CHECK(api.ask("DELETE", "/v1/containers/run").status == 405);
+  // A body of 10 MB is refused before it is read whole.
+  auto big = api.post("/v1/containers/run", std::string(10 << 20, ' '));
+  CHECK(big.status == 413);
+  CHECK(api.ask("GET", "/v1/ping").status == 200);
 }

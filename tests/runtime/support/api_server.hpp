@@ -5,6 +5,7 @@
 
 #include "berth/core/http.hpp"
 #include "berth/runtime/daemon/router.hpp"
+#include "berth/runtime/daemon/routes.hpp"
 
 #include "berth_catch.hpp"
 #include "temp_dir.hpp"
@@ -29,7 +30,7 @@ struct ApiServer {
 
   /// Routes are added to `router` first; then serve().
   void serve() {
-    server = core::http::Server::listen(io, {.socket = socket},
+    server = core::http::Server::listen(io, {.socket = socket, .max_body = runtime::daemon::kMaxRequestBody},
                                         [this](core::http::Request r, std::shared_ptr<core::http::Reply> reply) {
                                           router.dispatch(std::move(r), std::move(reply));
                                         })

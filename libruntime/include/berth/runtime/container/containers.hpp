@@ -2,6 +2,7 @@
 #pragma once
 
 #include "berth/core/error.hpp"
+#include "berth/core/unique_fd.hpp"
 #include "berth/runtime/container/etc_files.hpp"
 #include "berth/runtime/container/monitor.hpp"
 #include "berth/runtime/image/store.hpp"
@@ -88,11 +89,18 @@ public:
   /// Waits until the container has stopped (a created one: started and
   /// stopped); its exit code. A timeout of 0 waits for ever.
   [[nodiscard]] core::Result<int> wait(const std::string& id, std::chrono::milliseconds timeout = {}) const;
+  /// A descriptor that becomes readable (poll, epoll) once the running
+  /// container has ended and its exit code is written: a pidfd of its
+  /// monitor. Invalid when it does not run. For a daemon that watches many
+  /// containers from one thread instead of a wait() each.
+  [[nodiscard]] core::UniqueFd exit_fd(const std::string& id) const;
   /// Sends a signal ("SIGHUP", "9") to the container's first process; one
   /// that is not running is `Errc::conflict`.
   [[nodiscard]] core::Result<void> kill(const std::string& id, std::string_view signal);
   /// The stop signal, `grace` to end, then SIGKILL; the exit code (a
-  /// created container has nothing to stop: 0).
+  /// created container has nothing to stop: 0; one whose monitor died
+  /// without writing its status, killed or before a reboot: 255, as Docker
+  /// reports a container it lost).
   [[nodiscard]] core::Result<int> stop(const std::string& id, std::chrono::milliseconds grace = std::chrono::seconds(10));
   /// Deletes a stopped (or created) container: the runtime's state, the
   /// root file system, the record. A running one is `Errc::conflict`.

@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -19,10 +21,16 @@ class io_context;
 namespace berth::runtime::daemon {
 
 struct DaemonEvent {
-  enum class Kind { Listening, Warning };
+  enum class Kind {
+    Backend,    ///< the network backend opened: detail is its driver, fields the network
+    Listening,  ///< detail: the socket
+    Notice,     ///< what the workloads did on their own (restarts, re-adoption, releases)
+    Warning,    ///< detail: what it is about
+  };
   Kind kind;
   std::string message;
-  std::string detail;  ///< the socket, or what the warning is about
+  std::string detail;
+  std::vector<std::pair<std::string, std::string>> fields = {};
 };
 
 class Daemon {

@@ -15,6 +15,7 @@ enum class NetDriver { Native, Cni };
 
 /// "auto", "embedded", "cni" or "off"; anything else is one error naming the choices.
 [[nodiscard]] core::Result<DnsMode> parse_dns_mode(std::string_view text);
+[[nodiscard]] std::string_view dns_mode_name(DnsMode mode);
 /// "native" or "cni".
 [[nodiscard]] core::Result<NetDriver> parse_net_driver(std::string_view text);
 

@@ -23,6 +23,7 @@ struct BindMount {
   std::filesystem::path source;
   std::filesystem::path destination;
   bool read_only = false;
+  friend bool operator==(const BindMount&, const BindMount&) = default;
 };
 
 struct Rlimit {
