@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace berth::runtime::daemon {
@@ -113,7 +115,7 @@ void run_route(Workloads& w, const Post& post, ApiRequest req, Reply reply) {
   });
 }
 
-void logs_route(Workloads& w, ApiRequest req, Reply reply) {
+void logs_route(std::shared_ptr<Workloads> workloads, ApiRequest req, Reply reply) {
   const std::string id = req.params.at("id");
   auto follow = req.flag("follow");
   if (!follow) return reply->send(error_response(follow.error()));
@@ -123,7 +125,8 @@ void logs_route(Workloads& w, ApiRequest req, Reply reply) {
   if (format != "plain" && format != "json")
     return reply->send(error_response(make_error(Errc::invalid_argument, "query 'format' must be plain or json")));
   // A follower may last as long as the container: a thread of its own, not a worker's.
-  std::thread([&w, id, reply, follow = *follow, tail = *tail, json_lines = format == "json"] {
+  std::thread([workloads, id, reply, follow = *follow, tail = *tail, json_lines = format == "json"] {
+    Workloads& w = *workloads;
     auto s = w.inspect(id);
     if (!s) return reply->send(error_response(s.error()));
     std::vector<container::LogEntry> initial;
@@ -153,19 +156,50 @@ void logs_route(Workloads& w, ApiRequest req, Reply reply) {
       return out.empty() || reply->write(out);
     };
     if (!send(initial) || !follow || !f) return reply->finish();
+    // Woken by the container's end (no polling delay on the last lines), else every 100 ms for new ones.
+    struct Wake {
+      std::mutex m;
+      std::condition_variable cv;
+      bool ended = false;
+    };
+    auto wake = std::make_shared<Wake>();
+    auto arm = [&] {
+      {
+        std::lock_guard g(wake->m);
+        wake->ended = false;
+      }
+      auto r = w.on_exit(id, [wake](int) {
+        std::lock_guard g(wake->m);
+        wake->ended = true;
+        wake->cv.notify_all();
+      });
+      if (!r) {
+        std::lock_guard g(wake->m);
+        wake->ended = true;  // gone already
+      }
+    };
+    arm();
     for (;;) {
       auto more = f->poll();
       if (!more) break;
       if (!send(*more)) return;
       if (!more->empty()) continue;
-      auto now = w.inspect(id);
-      // Gone, or ended for good: what it wrote is all there, read once more.
-      if (!now || (now->container.status != container::Status::Running && !now->restarting)) {
-        if (auto last = f->poll(); last) send(*last);
-        break;
+      bool ended;
+      {
+        std::unique_lock g(wake->m);
+        wake->cv.wait_for(g, std::chrono::milliseconds(100), [&] { return wake->ended; });
+        ended = wake->ended;
       }
       if (reply->closed()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!ended) continue;
+      auto now = w.inspect(id);
+      if (now && (now->container.status == container::Status::Running || now->restarting)) {
+        arm();  // restarted by its policy: followed on
+        continue;
+      }
+      // Ended for good: what it wrote is all there (its monitor writes the log before its exit).
+      if (auto last = f->poll(); last) send(*last);
+      break;
     }
     reply->finish();
   }).detach();
@@ -175,8 +209,9 @@ void logs_route(Workloads& w, ApiRequest req, Reply reply) {
 
 std::string inspect_json(const WorkloadState& state) { return json::serialize(inspect_object(state)); }
 
-void add_container_routes(Router& router, Workloads& workloads, Post post) {
-  Workloads* w = &workloads;
+void add_container_routes(Router& router, std::shared_ptr<Workloads> workloads, Post post) {
+  // Workers end before the workloads; a log follower's thread may not, and holds them.
+  Workloads* w = workloads.get();
   router.add("GET", "/v1/containers", [w](ApiRequest req, Reply reply) {
     auto detail = req.flag("detail");
     if (!detail) return reply->send(error_response(detail.error()));
@@ -246,8 +281,9 @@ void add_container_routes(Router& router, Workloads& workloads, Post post) {
       if (!r) reply->send(error_response(r.error()));
     });
   });
-  router.add("GET", "/v1/containers/{id}/logs",
-             [w](ApiRequest req, Reply reply) { logs_route(*w, std::move(req), std::move(reply)); });
+  router.add("GET", "/v1/containers/{id}/logs", [workloads](ApiRequest req, Reply reply) {
+    logs_route(workloads, std::move(req), std::move(reply));
+  });
 }
 
 }  // namespace berth::runtime::daemon

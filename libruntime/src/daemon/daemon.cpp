@@ -35,8 +35,8 @@ public:
                             const std::function<void(const DaemonEvent&)>& on_event) {
     Post post = [this](std::function<void()> fn) { boost::asio::post(pool_, std::move(fn)); };
     add_system_routes(router_, std::move(info));
-    add_image_routes(router_, *workloads_, post);
-    add_container_routes(router_, *workloads_, post);
+    add_image_routes(router_, workloads_, post);
+    add_container_routes(router_, workloads_, post);
     core::http::ServerOptions so{.socket = o.socket, .mode = 0660, .max_body = kMaxRequestBody};
     if (const group* g = ::getgrnam(o.socket_group.c_str())) {
       so.group = g->gr_gid;
@@ -61,7 +61,7 @@ public:
 
 private:
   core::FileLock lock_;
-  std::unique_ptr<Workloads> workloads_;
+  std::shared_ptr<Workloads> workloads_;
   bool stop_on_exit_;
   Router router_;
   boost::asio::thread_pool pool_{kWorkers};

@@ -48,8 +48,9 @@ core::Result<void> required(JsonFields& f, std::string_view key, std::string& ou
 
 }  // namespace
 
-void add_image_routes(Router& router, Workloads& workloads, Post post) {
-  Workloads* w = &workloads;
+void add_image_routes(Router& router, std::shared_ptr<Workloads> workloads, Post post) {
+  // The daemon's workers end before its workloads: a plain pointer is enough here.
+  Workloads* w = workloads.get();
   router.add("GET", "/v1/images", [w](ApiRequest, Reply reply) {
     auto all = w->images().images();
     if (!all) return reply->send(error_response(std::move(all).error().wrap("list images")));

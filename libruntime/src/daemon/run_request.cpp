@@ -110,7 +110,7 @@ Result<net::PortMapping> structured_port(const json::value& v, std::size_t index
   if (*address && !(*address)->empty()) {
     auto a = net::parse_address(**address);
     if (!a) return f.bad("hostIp", "is not an IP address");
-    m.host_address = *a;
+    if (!a->is_unspecified()) m.host_address = *a;  // 0.0.0.0: every address, as in -p
   }
   if (auto done = f.finish(); !done) return done.error();
   return m;
@@ -153,6 +153,7 @@ Result<HealthCheck> healthcheck(const json::object& o) {
   if (!retries) return retries.error();
   h.retries = static_cast<unsigned>(retries->value_or(3));
   if (auto done = f.finish(); !done) return done.error();
+  if (h.kind == HealthCheck::Kind::None) return HealthCheck{};  // what else it says does not apply
   if (h.kind == HealthCheck::Kind::Exec && h.command.empty()) return f.bad("command", "is needed for an exec check");
   if (h.kind == HealthCheck::Kind::Http && h.url.empty()) return f.bad("url", "is needed for an http check");
   if (h.kind == HealthCheck::Kind::Tcp && h.port == 0) return f.bad("port", "is needed for a tcp check");
@@ -287,25 +288,19 @@ json::object spec_json(const WorkloadSpec& s) {
   put_list("cap_drop", s.cap_drop);
   if (s.restart.kind != RestartPolicy::Kind::No) o["restart"] = to_string(s.restart);
   if (!s.ports.empty()) {
+    // Docker's -p text, in order: it says a range, a protocol and an IPv6 host address whole.
     json::array a;
     for (const auto& p : s.ports) {
-      // Ranges go out as one `publish` entry each, which says them whole.
-      json::object m{{"hostPort", p.host_port}, {"containerPort", p.container_port},
-                     {"protocol", std::string(net::protocol_name(p.protocol))}};
-      if (p.host_address) m["hostIp"] = p.host_address->to_string();
-      if (p.count == 1) a.emplace_back(std::move(m));
+      std::string text;
+      if (p.host_address)
+        text = p.host_address->is_v6() ? fmt::format("[{}]:", p.host_address->to_string()) : p.host_address->to_string() + ":";
+      text += p.count == 1 ? fmt::format("{}:{}", p.host_port, p.container_port)
+                           : fmt::format("{}-{}:{}-{}", p.host_port, p.host_port + p.count - 1, p.container_port,
+                                         p.container_port + p.count - 1);
+      text += "/" + std::string(net::protocol_name(p.protocol));
+      a.emplace_back(text);
     }
-    if (!a.empty()) o["ports"] = std::move(a);
-    json::array ranges;
-    for (const auto& p : s.ports) {
-      if (p.count == 1) continue;
-      std::string text = p.host_address ? p.host_address->to_string() + ":" : "";
-      if (p.host_address && p.host_address->is_v6()) text = "[" + p.host_address->to_string() + "]:";
-      text += fmt::format("{}-{}:{}-{}/{}", p.host_port, p.host_port + p.count - 1, p.container_port,
-                          p.container_port + p.count - 1, std::string(net::protocol_name(p.protocol)));
-      ranges.emplace_back(text);
-    }
-    if (!ranges.empty()) o["publish"] = std::move(ranges);
+    o["publish"] = std::move(a);
   }
   const auto& h = s.healthcheck;
   if (h.kind != HealthCheck::Kind::None) {

@@ -22,13 +22,14 @@ using test::json_of;
 namespace {
 
 struct Served : test::ApiServer {
-  test::FakeWorkloads workloads{image::Store::open(dir.path / "store").value()};
+  std::shared_ptr<test::FakeWorkloads> fake = std::make_shared<test::FakeWorkloads>(image::Store::open(dir.path / "store").value());
+  test::FakeWorkloads& workloads = *fake;
   Served() {
     // Blocking work runs at once here: the fake never blocks.
     Post post = [](std::function<void()> fn) { fn(); };
     add_system_routes(router, {.version = "0.1.0", .commit = "abc123", .build_date = "2026-12-02"});
-    add_image_routes(router, workloads, post);
-    add_container_routes(router, workloads, post);
+    add_image_routes(router, fake, post);
+    add_container_routes(router, fake, post);
     serve();
   }
   core::http::Response post(std::string target, std::string body) {

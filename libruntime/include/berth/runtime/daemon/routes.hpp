@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 /// berthd's control API, `/v1`, in nyxd's shapes (docs/api/openapi.yaml):
@@ -33,12 +34,13 @@ using Post = std::function<void(std::function<void()>)>;
 void add_system_routes(Router& router, DaemonInfo info);
 
 /// GET /v1/images; POST /v1/images/pull|remove|prune|load.
-void add_image_routes(Router& router, Workloads& workloads, Post post);
+void add_image_routes(Router& router, std::shared_ptr<Workloads> workloads, Post post);
 
 /// GET /v1/containers[?detail=1], GET /v1/containers/{id} (inspect),
 /// POST /v1/containers/run, POST /v1/containers/{id}/stop|kill|remove|wait,
 /// GET /v1/containers/{id}/logs.
-void add_container_routes(Router& router, Workloads& workloads, Post post);
+/// A followed log keeps `workloads` alive while its client reads (it may outlive the daemon's other parts).
+void add_container_routes(Router& router, std::shared_ptr<Workloads> workloads, Post post);
 
 /// A workload as inspect shows it (and `ps --json`, one per item).
 [[nodiscard]] std::string inspect_json(const WorkloadState& state);
