@@ -90,6 +90,10 @@ struct ReplyState {
     queued = 0;
     return std::exchange(events, {});
   }
+  bool pending() {
+    std::lock_guard lock(mutex);
+    return !events.empty();
+  }
 
   std::shared_ptr<Waker> waker;
   std::mutex mutex;
@@ -218,6 +222,11 @@ awaitable<bool> deliver(Stream& stream, asio::steady_timer& wake, ReplyState& st
     }
     stream.expires_never();
     wake.expires_at(asio::steady_timer::time_point::max());
+    // A Reply's wake-up that ran while a write above was in progress
+    // cancelled no wait: what it pushed is looked for here, before waiting
+    // (nothing suspends between this look and the wait, and a later wake-up
+    // runs on this thread only once the wait has begun).
+    if (state.pending()) continue;
     if (streaming && watch_peer) {
       // While the producer is quiet (a followed log), notice a client that left.
       auto woke = co_await (wake.async_wait(kTuple) || stream.socket().async_wait(

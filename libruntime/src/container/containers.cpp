@@ -299,6 +299,13 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
   if (!group) return undo(group.error());
   oci::SpecInput in{plan->config, rootfs, std::move(*passwd), std::move(*group), "amd64", kernel_release()};
   oci::RunOptions run = options.run;
+  // A cgroup per base directory, as Docker's /docker/<id>: runc's default
+  // (/<id> at each hierarchy's root) would give the containers named "web" of
+  // two daemons (or of two tests) one cgroup.
+  if (run.cgroups_path.empty())
+    run.cgroups_path = fmt::format("/berth-{:08x}/{}",
+                                   static_cast<std::uint32_t>(std::hash<std::string>{}(fs::absolute(o_.base).string())),
+                                   options.id);
   if (auto r = write_etc_files(d / "etc", run, options); !r) return undo(r.error());
   if (run.rlimits.empty()) {
     // Docker's 1048576 open files, but never above what this host lets us set.

@@ -381,6 +381,7 @@ Result<std::string> render_spec(const SpecInput& in, const RunOptions& o) {
                                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
                                "/sys/firmware", "/sys/devices/virtual/powercap"})},
       {"readonlyPaths", strings({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})}};
+  if (!o.cgroups_path.empty()) linux["cgroupsPath"] = o.cgroups_path;
   if (!o.seccomp_profile.empty()) {
     auto sc = seccomp_for(o.seccomp_profile, in.architecture, *caps, in.kernel_release);
     if (!sc) return sc.error();

@@ -53,6 +53,8 @@ struct RunOptions {
   /// Docker's seccomp profile as text; empty: no seccomp filter.
   std::string seccomp_profile;
   std::vector<std::pair<std::string, std::string>> annotations;
+  /// linux.cgroupsPath ("/berth-1a2b3c4d/web"); empty: the runtime's default (a cgroup named by the id).
+  std::string cgroups_path;
 };
 
 /// What the spec is made for: the image, where its root file system is, and
