@@ -72,8 +72,10 @@ struct RuntimeOptions {
 [[nodiscard]] std::string default_runtime();
 
 /// The containers of one base directory. Each call is one operation on the
-/// records and the runtime; several processes may use the same base. Not
-/// thread-safe.
+/// records and the runtime; several processes may use the same base, and
+/// several threads one object (it holds only its options: each call works
+/// on one container's files, start under that container's lock). berthd's
+/// workloads still take one call per container at a time.
 class Containers {
 public:
   [[nodiscard]] static core::Result<Containers> open(RuntimeOptions options);
