@@ -340,7 +340,10 @@ public:
     bool pending;
     {
       std::lock_guard state(state_mutex_);
-      pending = restarting_.contains(name);
+      // Ended but its exit not handled yet (its network still attached):
+      // the waiter hears of it once handle_exit has released what it had.
+      pending = restarting_.contains(name) ||
+                (st->status == container::Status::Stopped && attachments_.contains(name));
     }
     if (st->status == container::Status::Running || pending) {
       std::lock_guard state(state_mutex_);
