@@ -29,4 +29,22 @@ std::optional<int> parse_verb(std::string_view verb, int argc, char** argv,
   return std::nullopt;
 }
 
+int first_operand(int argc, char** argv, const boost::program_options::options_description& desc) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return i + 1 < argc ? i + 1 : -1;
+    if (!a.starts_with("-") || a == "-") return i;
+    if (a.find('=') != std::string_view::npos) continue;
+    // An option that takes a value swallows the next word ("-p 80:80", "--name web").
+    // Boost names a short option with its dash ("-p"), a long one without.
+    std::string name(a.starts_with("--") ? a.substr(2) : a.substr(0, 2));
+    const auto* opt = desc.find_nothrow(name, false);
+    if (opt && opt->semantic()->max_tokens() > 0) {
+      if (!a.starts_with("--") && a.size() > 2) continue;  // -p80:80
+      ++i;
+    }
+  }
+  return -1;
+}
+
 }  // namespace berth::cli

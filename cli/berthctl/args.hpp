@@ -19,4 +19,9 @@ std::optional<int> parse_verb(std::string_view verb, int argc, char** argv,
                               boost::program_options::variables_map& vm, std::vector<std::string>& names,
                               std::size_t min, std::size_t max = 0, const char* what = "container");
 
+/// Where the first operand is (the image of `run`, the container of
+/// `exec`): berthctl's options come before it, the container's command
+/// after it, with its own dashes. -1 when there is none.
+int first_operand(int argc, char** argv, const boost::program_options::options_description& desc);
+
 }  // namespace berth::cli

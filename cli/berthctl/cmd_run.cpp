@@ -5,8 +5,7 @@
 #include "report.hpp"
 
 #include "berth/core/fs.hpp"
-#include "berth/runtime/daemon/daemon_options.hpp"
-#include "berth/runtime/daemon/run_request.hpp"
+#include "berth/runtime/daemon/run_flags.hpp"
 
 #include <fmt/format.h>
 
@@ -14,7 +13,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <set>
 #include <thread>
 
 #include <pthread.h>
@@ -25,95 +23,44 @@ namespace berth::cli {
 namespace {
 
 namespace po = boost::program_options;
-using runtime::daemon::WorkloadSpec;
 
-/// Splits argv where the image is: berthctl's options before it, the
-/// container's command after it (its own dashes are not berthctl's).
-int image_index(int argc, char** argv, const po::options_description& desc) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--") return i + 1 < argc ? i + 1 : -1;
-    if (!a.starts_with("-") || a == "-") return i;
-    if (a.find('=') != std::string_view::npos) continue;
-    // An option that takes a value swallows the next word ("-p 80:80", "--name web").
-    // Boost names a short option with its dash ("-p"), a long one without.
-    std::string name(a.starts_with("--") ? a.substr(2) : a.substr(0, 2));
-    const auto* opt = desc.find_nothrow(name, false);
-    if (opt && opt->semantic()->max_tokens() > 0) {
-      if (!a.starts_with("--") && a.size() > 2) continue;  // -p80:80
-      ++i;
-    }
-  }
-  return -1;
-}
-
-core::Result<WorkloadSpec> spec_from(const po::variables_map& vm, std::string image, std::vector<std::string> command) {
-  using core::Errc;
-  using core::make_error;
-  WorkloadSpec s;
-  s.image = std::move(image);
-  s.args = std::move(command);
+runtime::daemon::RunFlags flags_from(const po::variables_map& vm, std::string image, std::vector<std::string> command) {
   auto text = [&](const char* k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   auto list = [&](const char* k) { return vm.count(k) ? vm[k].as<std::vector<std::string>>() : std::vector<std::string>{}; };
-  s.name = text("name");
-  s.hostname = text("hostname");
-  s.user = text("user");
-  s.working_dir = text("workdir");
-  s.network = text("network");
-  if (vm.count("entrypoint")) s.entrypoint = {text("entrypoint")};
-  s.read_only = vm.count("read-only") > 0;
-  s.cap_add = list("cap-add");
-  s.cap_drop = list("cap-drop");
-  for (const auto& f : list("env-file")) {
-    auto content = core::read_file(f);
-    if (!content) return std::move(content).error().wrap(fmt::format("--env-file '{}'", f));
-    auto env = runtime::daemon::parse_env_file(*content, [](const std::string& key) -> std::optional<std::string> {
-      if (const char* v = std::getenv(key.c_str())) return std::string(v);
-      return std::nullopt;
-    });
-    if (!env) return std::move(env).error().wrap(fmt::format("--env-file '{}'", f));
-    s.env.insert(s.env.end(), env->begin(), env->end());
-  }
-  for (const auto& e : list("env")) {
-    // -e KEY alone takes KEY from berthctl's environment, as Docker does.
-    if (e.find('=') == std::string::npos) {
-      if (const char* v = std::getenv(e.c_str())) s.env.push_back(e + "=" + v);
-    } else {
-      s.env.push_back(e);
-    }
-  }
-  for (const auto& p : list("publish")) {
-    auto m = net::parse_port_mapping(p);
-    if (!m) return std::move(m).error().wrap("--publish");
-    s.ports.push_back(*m);
-  }
-  for (const auto& v : list("volume")) {
-    auto m = runtime::daemon::parse_volume(v);
-    if (!m) return std::move(m).error().wrap("--volume");
-    s.volumes.push_back(*m);
-  }
-  if (auto r = runtime::daemon::parse_restart_policy(text("restart")); !r) return std::move(r).error().wrap("--restart");
-  else s.restart = *r;
-  if (vm.count("memory")) {
-    auto bytes = runtime::daemon::parse_size(text("memory"));
-    if (!bytes) return std::move(bytes).error().wrap("--memory");
-    s.memory_bytes = *bytes;
-  }
-  if (vm.count("cpus")) {
-    const double cpus = vm["cpus"].as<double>();
-    if (!(cpus > 0)) return make_error(Errc::invalid_argument, "--cpus: must be more than 0");
-    s.cpus = cpus;
-  }
-  for (const auto& l : list("label")) {
-    auto eq = l.find('=');
-    s.labels.emplace_back(l.substr(0, eq), eq == std::string::npos ? "" : l.substr(eq + 1));
-  }
-  if (vm.count("interactive") || vm.count("tty"))
-    return make_error(Errc::invalid_argument,
-                      "-i and -t are not supported yet: berth's monitor gives a container no stdin or terminal");
-  // Detached, --rm is the daemon's; in the foreground this client removes it once it has its exit code.
-  s.auto_remove = vm.count("rm") && vm.count("detach");
-  return s;
+  auto maybe = [&](const char* k) { return vm.count(k) ? std::optional(text(k)) : std::nullopt; };
+  runtime::daemon::RunFlags f;
+  f.image = std::move(image);
+  f.command = std::move(command);
+  f.name = text("name");
+  f.hostname = text("hostname");
+  f.user = text("user");
+  f.workdir = text("workdir");
+  f.network = text("network");
+  f.restart = text("restart");
+  f.entrypoint = maybe("entrypoint");
+  f.memory = maybe("memory");
+  if (vm.count("cpus")) f.cpus = vm["cpus"].as<double>();
+  f.env = list("env");
+  f.env_files = list("env-file");
+  f.publish = list("publish");
+  f.volumes = list("volume");
+  f.labels = list("label");
+  f.cap_add = list("cap-add");
+  f.cap_drop = list("cap-drop");
+  f.detach = vm.count("detach") > 0;
+  f.auto_remove = vm.count("rm") > 0;
+  f.read_only = vm.count("read-only") > 0;
+  f.interactive = vm.count("interactive") > 0;
+  f.tty = vm.count("tty") > 0;
+  f.health_cmd = maybe("health-cmd");
+  f.health_http = maybe("health-http");
+  if (vm.count("health-tcp")) f.health_tcp = vm["health-tcp"].as<int>();
+  f.health_interval = maybe("health-interval");
+  f.health_timeout = maybe("health-timeout");
+  f.health_start_period = maybe("health-start-period");
+  if (vm.count("health-retries")) f.health_retries = vm["health-retries"].as<unsigned>();
+  f.no_healthcheck = vm.count("no-healthcheck") > 0;
+  return f;
 }
 
 /// Ctrl+C (or SIGTERM) while a container runs in the foreground: the first
@@ -182,9 +129,17 @@ int cmd_run(const Client& client, int argc, char** argv) {
       "cap-add", po::value<std::vector<std::string>>(), "add a capability")(
       "cap-drop", po::value<std::vector<std::string>>(), "drop a capability (ALL)")(
       "label,l", po::value<std::vector<std::string>>(), "a label KEY=VALUE")(
+      "health-cmd", po::value<std::string>(), "health check: a shell command in the container (0: healthy)")(
+      "health-http", po::value<std::string>(), "health check: GET [http://HOST][:PORT]/PATH answers 2xx or 3xx")(
+      "health-tcp", po::value<int>(), "health check: the container accepts a connection on this port")(
+      "health-interval", po::value<std::string>(), "time between checks (default 30s)")(
+      "health-timeout", po::value<std::string>(), "a check that takes longer fails (default 30s)")(
+      "health-retries", po::value<unsigned>(), "failures in a row that make it unhealthy (default 3)")(
+      "health-start-period", po::value<std::string>(), "failures this soon after start do not count (default 0s)")(
+      "no-healthcheck", "no health check")(
       "interactive,i", "keep stdin open (not supported yet)")("tty,t", "a terminal (not supported yet)")(
       "quiet,q", "no pull progress");
-  const int at = image_index(argc, argv, desc);
+  const int at = first_operand(argc, argv, desc);
   const int options_end = at < 0 ? argc : at;
   po::variables_map vm;
   std::vector<std::string> none;
@@ -194,7 +149,13 @@ int cmd_run(const Client& client, int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> command(argv + at + 1, argv + argc);
-  auto spec = spec_from(vm, argv[at], std::move(command));
+  const runtime::daemon::RunFlagSources sources{
+      .env = [](const std::string& key) -> std::optional<std::string> {
+        if (const char* v = std::getenv(key.c_str())) return std::string(v);
+        return std::nullopt;
+      },
+      .read_file = [](const std::string& path) { return core::read_file(path); }};
+  auto spec = runtime::daemon::spec_from_flags(flags_from(vm, argv[at], std::move(command)), sources);
   if (!spec) return report(kTool, spec.error());
   const bool detach = vm.count("detach") > 0;
   // Before any thread: signals are taken by Interrupts' sigtimedwait, not delivered.

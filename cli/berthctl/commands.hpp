@@ -23,6 +23,7 @@ int cmd_stop(const Client& client, int argc, char** argv);
 int cmd_kill(const Client& client, int argc, char** argv);
 int cmd_rm(const Client& client, int argc, char** argv);
 int cmd_wait(const Client& client, int argc, char** argv);
+int cmd_exec(const Client& client, int argc, char** argv);
 
 /// "berthctl" for error lines.
 inline constexpr const char* kTool = "berthctl";

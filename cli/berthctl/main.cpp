@@ -28,6 +28,7 @@ constexpr Verb kVerbs[] = {
     {"kill", berth::cli::cmd_kill, "send a signal to containers"},
     {"rm", berth::cli::cmd_rm, "remove containers (-f: running ones too)"},
     {"wait", berth::cli::cmd_wait, "wait for containers to end; print their exit codes"},
+    {"exec", berth::cli::cmd_exec, "run a command in a running container"},
     {"pull", berth::cli::cmd_pull, "pull an image from a registry"},
     {"load", berth::cli::cmd_load, "load images from a docker save or OCI archive"},
     {"images", berth::cli::cmd_images, "the images in berthd's store"},

@@ -180,14 +180,17 @@ Result<Output> run(const Command& cmd) {
   return result;
 }
 
+std::string_view last_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  auto nl = text.rfind('\n');
+  return nl == std::string_view::npos ? text : text.substr(nl + 1);
+}
+
 Result<Output> run_checked(const Command& cmd) {
   auto r = run(cmd);
   if (!r) return r;
   if (r->success()) return r;
-  std::string_view err = r->err;
-  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.remove_suffix(1);
-  auto nl = err.rfind('\n');
-  std::string_view last = nl == std::string_view::npos ? err : err.substr(nl + 1);
+  const std::string_view last = last_line(r->err);
   std::string status = r->term_signal ? fmt::format("killed by signal {}", r->term_signal)
                                       : fmt::format("exit code {}", r->exit_code);
   return make_error(Errc::child_failed,

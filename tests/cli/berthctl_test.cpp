@@ -141,6 +141,10 @@ TEST_CASE("berthctl's bad input gets one line and a non-zero exit code", "[cli][
       {{"rm"}, 2, "berthctl: error: rm: needs a container\n"},
       {{"frobnicate"}, 2, "berthctl: error: unknown command 'frobnicate' (see --help)\n"},
       {{"kill", "-s", "NOPE", "x"}, 1, ""},
+      {{"run", "--health-tcp", "80", "--health-cmd", "true", "busybox:test"}, 1,
+       "berthctl: error: --health-cmd, --health-http and --health-tcp: give one of them\n"},
+      {{"exec", "nothere", "true"}, 126, "berthctl: error: no such container 'nothere'\n"},
+      {{"exec", "nothere"}, 2, "berthctl: error: exec: needs a container and a command\n"},
   };
   for (const auto& c : cases) {
     INFO(fmt::format("{}", fmt::join(c.args, " ")));
@@ -158,6 +162,49 @@ TEST_CASE("berthctl's bad input gets one line and a non-zero exit code", "[cli][
   auto tcp = core::run({.program = BERTH_BERTHCTL, .args = {"-H", "tcp://127.0.0.1:2375", "ps"}}).value();
   CHECK(tcp.exit_code == 1);
   CHECK_THAT(tcp.err, Catch::Contains("is not a unix socket"));
+}
+
+TEST_CASE("berthctl exec runs in a running container, and health checks show in ps and inspect", "[cli][berthctl][health]") {
+  Berthd d;
+  REQUIRE(d.ctl(with({"run", "-d", "--name", "web", "--health-http", ":8080/hostname", "--health-interval", "200ms",
+                      "busybox:test"}, kWeb)).exit_code == 0);
+  REQUIRE(d.ctl({"run", "-d", "--name", "sick", "--health-tcp", "9999", "--health-interval", "200ms",
+                 "--health-retries", "2", "busybox:test", "sleep", "60"}).exit_code == 0);
+  REQUIRE(d.ctl({"run", "-d", "--name", "flag", "--user", "0", "--health-cmd", "test -f /tmp/ready",
+                 "--health-interval", "200ms", "--health-retries", "1", "busybox:test", "sleep", "60"}).exit_code == 0);
+  auto status = [&](const std::string& name) { return d.inspect(name).at("health").as_string(); };
+  CHECK(test::eventually([&] { return status("web") == "healthy"; }));
+  CHECK(test::eventually([&] { return status("sick") == "unhealthy"; }));
+  CHECK(test::eventually([&] { return status("flag") == "unhealthy"; }));
+  CHECK_THAT(d.ctl({"ps"}).out, Catch::Contains("running (healthy)"));
+  auto log = d.inspect("web").at("health_detail").at("log").as_array();
+  REQUIRE_FALSE(log.empty());
+  CHECK(log.back().at("output") == "GET /hostname: HTTP 200");
+  CHECK(log.back().at("exit_code") == 0);
+
+  // exec: as the container's process, its output and exit code are the user's.
+  auto host = d.ctl({"exec", "web", "cat", "/etc/hostname"});
+  CHECK(host.exit_code == 0);
+  CHECK(host.out == "web\n");
+  auto code = d.ctl({"exec", "web", "/bin/sh", "-c", "echo out; echo err >&2; exit 4"});
+  CHECK(code.exit_code == 4);
+  CHECK(code.out == "out\n");
+  CHECK(code.err == "err\n");
+  CHECK(d.ctl({"exec", "web", "/no/such/program"}).exit_code == 127);
+  // The check that failed passes once what it looks for is there.
+  REQUIRE(d.ctl({"exec", "flag", "/bin/busybox", "touch", "/tmp/ready"}).exit_code == 0);
+  CHECK(test::eventually([&] { return status("flag") == "healthy"; }));
+  auto timed_out = d.ctl({"exec", "--timeout", "300ms", "flag", "sleep", "5"});
+  CHECK(timed_out.exit_code == 126);
+  CHECK_THAT(timed_out.err, Catch::Contains("did not end within 300 ms"));
+
+  // Stopped: no health, no exec.
+  REQUIRE(d.ctl({"stop", "-t", "1", "sick"}).exit_code == 0);
+  CHECK(status("sick") == "");
+  auto stopped = d.ctl({"exec", "sick", "true"});
+  CHECK(stopped.exit_code == 126);
+  CHECK_THAT(stopped.err, Catch::Contains("it is not running"));
+  CHECK(d.ctl({"rm", "-f", "web", "sick", "flag"}).exit_code == 0);
 }
 
 TEST_CASE("Ctrl+C stops a foreground container through berthd, a second one kills it", "[cli][berthctl]") {

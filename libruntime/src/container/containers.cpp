@@ -251,10 +251,6 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
   if (!manifest) return std::move(manifest).error().wrap(what);
   auto plan = image::plan_image(images, (*img)->manifest, *manifest);
   if (!plan) return std::move(plan).error().wrap(what);
-  for (const auto& l : plan->layers)
-    if (!images.has_layer(l.diff_id))
-      return make_error(Errc::not_found, fmt::format("{}: layer {} of the image is not unpacked", what, l.diff_id));
-
   if (!options.run.hostname.empty()) BERTH_TRY(validate_hostname(options.run.hostname), what);
 
   const fs::path d = dir(options.id), rootfs = d / "bundle" / "rootfs";
@@ -264,8 +260,17 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
     if (mounted) ::umount2(rootfs.c_str(), MNT_DETACH);
     (void)image::remove_tree(d);
     (void)store.remove(options.id + ".json");
+    (void)images.release(options.id);
     return std::move(e).wrap(what);
   };
+  // The layers held first, then looked for: a prune that ran before took
+  // what it took (and the check below says so), one after keeps them.
+  std::vector<std::string> diff_ids;
+  for (const auto& l : plan->layers) diff_ids.push_back(l.diff_id);
+  if (auto r = images.hold(options.id, diff_ids); !r) return undo(r.error());
+  for (const auto& l : plan->layers)
+    if (!images.has_layer(l.diff_id))
+      return undo(make_error(Errc::not_found, fmt::format("layer {} of the image is not unpacked", l.diff_id)));
   for (const auto& sub : {d / "upper", d / "work", rootfs, d / "empty", d / "etc"})
     if (auto r = core::make_directories(sub, 0700); !r) return undo(r.error());
   // The root of an overlay takes its owner and mode from the upper
@@ -330,7 +335,8 @@ Result<ContainerState> Containers::create(const image::Store& images, const Crea
   s.rootfs = rootfs;
   s.created = static_cast<std::int64_t>(std::time(nullptr));
   json::object record{{"id", s.id},           {"image", s.image},           {"stop_signal", s.stop_signal},
-                      {"log", s.log.string()}, {"rootfs", s.rootfs.string()}, {"created", s.created}};
+                      {"log", s.log.string()}, {"rootfs", s.rootfs.string()}, {"created", s.created},
+                      {"image_store", images.base().string()}};
   if (auto r = store.put(s.id + ".json", json::serialize(record)); !r) return undo(r.error());
 
   return s;
@@ -388,6 +394,7 @@ Result<ContainerState> Containers::state(const std::string& id) const {
   s.stop_signal = str("stop_signal");
   s.log = str("log");
   s.rootfs = str("rootfs");
+  s.image_store = str("image_store");
   if (o->contains("created") && o->at("created").is_int64()) s.created = o->at("created").get_int64();
   const fs::path d = dir(id);
   // The monitor writes the exit file the moment the container ends; until
@@ -479,6 +486,41 @@ Result<void> Containers::kill(const std::string& id, std::string_view signal) {
   return {};
 }
 
+Result<ExecResult> Containers::exec(const std::string& id, const std::vector<std::string>& argv,
+                                    std::chrono::milliseconds timeout) const {
+  const std::string what = fmt::format("exec in container '{}'", id);
+  if (argv.empty() || argv.front().empty()) return make_error(Errc::invalid_argument, fmt::format("{}: no command", what));
+  auto s = state(id);
+  if (!s) return std::move(s).error().wrap(what);
+  if (s->status != Status::Running) return make_error(Errc::conflict, fmt::format("{}: it is not running", what));
+  // Without --process, runc takes the process from the container's own
+  // config.json (user, env, cwd, capabilities) and replaces its args.
+  std::vector<std::string> args{"--root", o_.state.string(), "exec", id};
+  args.insert(args.end(), argv.begin(), argv.end());
+  auto r = core::run({.program = runtime_path_, .args = std::move(args), .timeout = timeout});
+  if (!r) {
+    if (r.error().is(Errc::timed_out))
+      return make_error(Errc::timed_out, fmt::format("{}: '{}' did not end within {} ms", what, argv.front(), timeout.count()));
+    return std::move(r).error().wrap(what);
+  }
+  ExecResult out{.exit_code = r->exit_code, .out = std::move(r->out), .err = std::move(r->err)};
+  if (r->exit_code < 0) out.exit_code = 128 + r->term_signal;
+  // runc says its own failures on stderr ("runc exec failed: ..."); a shell's
+  // codes for a program that is missing (127) or cannot run (126).
+  if (r->exit_code == 255 && out.err.find("exec failed") != std::string::npos) {
+    if (out.err.find("executable file not found") != std::string::npos ||
+        out.err.find("no such file or directory") != std::string::npos)
+      out.exit_code = 127;
+    else if (out.err.find("permission denied") != std::string::npos)
+      out.exit_code = 126;
+    else if (auto again = state(id); again && again->status != Status::Running)
+      return make_error(Errc::conflict, fmt::format("{}: it is not running", what));
+    else
+      return make_error(Errc::child_failed, fmt::format("{}: {}", what, core::last_line(out.err)));
+  }
+  return out;
+}
+
 Result<int> Containers::stop(const std::string& id, std::chrono::milliseconds grace) {
   const std::string what = fmt::format("stop container '{}'", id);
   auto s = state(id);
@@ -509,7 +551,12 @@ Result<void> Containers::remove(const std::string& id) {
   if (::umount2(s->rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     errors.add(core::errno_error(errno, fmt::format("unmount '{}'", s->rootfs.string())));
   if (errors.empty()) errors.add_if(image::remove_tree(dir(id)));
-  if (errors.empty()) errors.add_if(records(o_.base).remove(id + ".json"));
+  if (errors.empty()) {
+    // Its layers are free for prune once nothing of it is left.
+    if (!s->image_store.empty())
+      if (auto images = image::Store::open(s->image_store)) errors.add_if(images->release(id));
+    errors.add_if(records(o_.base).remove(id + ".json"));
+  }
   return errors.result(what);
 }
 

@@ -234,6 +234,21 @@ Result<int> Client::wait(const std::string& id) const {
   return static_cast<int>(code->get_int64());
 }
 
+Result<container::ExecResult> Client::exec(const std::string& id, const std::vector<std::string>& cmd,
+                                           std::optional<std::chrono::milliseconds> timeout) const {
+  json::array argv;
+  for (const auto& a : cmd) argv.emplace_back(a);
+  json::object body{{"cmd", std::move(argv)}};
+  if (timeout) body["timeout"] = fmt::format("{}ms", timeout->count());
+  auto r = call(socket_, "POST", "/v1/containers/" + path_of(id) + "/exec", json::serialize(body),
+                std::chrono::hours(24 * 365));
+  if (!r) return r.error();
+  const auto* code = r->if_contains("exit_code");
+  if (!code || !code->is_int64()) return make_error(Errc::protocol, "berthd's exec answer has no exit code");
+  return container::ExecResult{.exit_code = static_cast<int>(code->get_int64()), .out = str(*r, "stdout"),
+                               .err = str(*r, "stderr")};
+}
+
 Result<void> Client::logs(const std::string& id, std::optional<std::size_t> tail, bool follow,
                           const std::function<bool(std::string_view, std::string_view)>& on_entry) const {
   std::string target = "/v1/containers/" + path_of(id) + "/logs?format=json";

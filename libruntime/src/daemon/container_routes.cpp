@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// /v1/containers: list, inspect, run, stop, kill, remove, wait, logs.
+// /v1/containers: list, inspect, run, stop, kill, remove, wait, exec, logs.
 #include "berth/runtime/container/log_follower.hpp"
 #include "berth/runtime/daemon/api_error.hpp"
 #include "berth/runtime/daemon/routes.hpp"
@@ -67,6 +67,15 @@ json::object inspect_object(const WorkloadState& s) {
   o["addresses"] = std::move(addresses);
   o["ports"] = std::move(ports);
   o["config"] = spec_json(s.record.spec);
+  if (s.health_detail) {
+    json::array log;
+    for (const auto& r : s.health_detail->log)
+      log.emplace_back(json::object{
+          {"start", r.start_ms}, {"end", r.end_ms}, {"exit_code", r.exit_code}, {"output", r.output}});
+    o["health_detail"] = json::object{{"status", std::string(health_name(s.health_detail->status))},
+                                      {"failing_streak", s.health_detail->failing_streak},
+                                      {"log", std::move(log)}};
+  }
   return o;
 }
 
@@ -279,6 +288,40 @@ void add_container_routes(Router& router, std::shared_ptr<Workloads> workloads, 
         reply->send(json_response(200, json::serialize(json::object{{"id", id}, {"exit_code", code}})));
       });
       if (!r) reply->send(error_response(r.error()));
+    });
+  });
+  router.add("POST", "/v1/containers/{id}/exec", [w, post](ApiRequest req, Reply reply) {
+    auto body = JsonFields::parse_body(req.http.body, false);
+    if (!body) return reply->send(error_response(body.error()));
+    JsonFields f(*body);
+    auto cmd = f.strings("cmd");
+    if (!cmd) return reply->send(error_response(cmd.error()));
+    auto timeout_text = f.string("timeout");
+    if (!timeout_text) return reply->send(error_response(timeout_text.error()));
+    if (auto done = f.finish(); !done) return reply->send(error_response(done.error()));
+    if (cmd->empty() || cmd->front().empty())
+      return reply->send(error_response(make_error(Errc::invalid_argument, "field 'cmd': needs a program")));
+    std::chrono::milliseconds timeout = std::chrono::minutes(10);
+    if (*timeout_text) {
+      auto d = parse_duration(**timeout_text);
+      if (!d || d->count() <= 0)
+        return reply->send(error_response(make_error(Errc::invalid_argument, "field 'timeout': not a duration above 0 (10s, 1m)")));
+      timeout = *d;
+    }
+    post([w, reply, id = req.params.at("id"), cmd = std::move(*cmd), timeout] {
+      auto r = w->exec(id, cmd, timeout);
+      if (!r) return reply->send(error_response(r.error()));
+      // What it printed is held whole in memory: keep the answer bounded.
+      constexpr std::size_t kMaxOutput = std::size_t{4} << 20;
+      const bool truncated = r->out.size() > kMaxOutput || r->err.size() > kMaxOutput;
+      if (r->out.size() > kMaxOutput) r->out.resize(kMaxOutput);
+      if (r->err.size() > kMaxOutput) r->err.resize(kMaxOutput);
+      reply->send(json_response(200, json::serialize(json::object{{"ok", true},
+                                                                  {"id", id},
+                                                                  {"exit_code", r->exit_code},
+                                                                  {"stdout", r->out},
+                                                                  {"stderr", r->err},
+                                                                  {"truncated", truncated}})));
     });
   });
   router.add("GET", "/v1/containers/{id}/logs", [workloads](ApiRequest req, Reply reply) {

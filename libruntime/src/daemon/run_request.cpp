@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/runtime/daemon/run_request.hpp"
 
+#include "berth/runtime/daemon/health.hpp"
+
 #include "berth/core/names.hpp"
 #include "berth/runtime/container/etc_files.hpp"
 #include "json_fields.hpp"
@@ -156,6 +158,8 @@ Result<HealthCheck> healthcheck(const json::object& o) {
   if (h.kind == HealthCheck::Kind::None) return HealthCheck{};  // what else it says does not apply
   if (h.kind == HealthCheck::Kind::Exec && h.command.empty()) return f.bad("command", "is needed for an exec check");
   if (h.kind == HealthCheck::Kind::Http && h.url.empty()) return f.bad("url", "is needed for an http check");
+  if (h.kind == HealthCheck::Kind::Http)
+    if (auto u = parse_health_url(h.url); !u) return f.bad("url", u.error().message());
   if (h.kind == HealthCheck::Kind::Tcp && h.port == 0) return f.bad("port", "is needed for a tcp check");
   if (h.kind != HealthCheck::Kind::None && (h.interval.count() <= 0 || h.timeout.count() <= 0))
     return f.bad("interval", "and timeout must be longer than 0");

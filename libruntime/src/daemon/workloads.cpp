@@ -11,6 +11,7 @@
 #include "berth/net/dns/server.hpp"
 #include "berth/runtime/image/reference.hpp"
 #include "exit_watcher.hpp"
+#include "health_probe.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -29,16 +30,6 @@ namespace fs = std::filesystem;
 using core::Errc;
 using core::make_error;
 using core::Result;
-
-std::string_view health_name(Health h) {
-  switch (h) {
-    case Health::None: return "";
-    case Health::Starting: return "starting";
-    case Health::Healthy: return "healthy";
-    case Health::Unhealthy: return "unhealthy";
-  }
-  return "";
-}
 
 std::string generate_name(std::string_view image) {
   std::string base(image);
@@ -87,7 +78,12 @@ public:
 
   ~WorkloadsImpl() override {
     watcher_.reset();  // no more exits or timers posted
+    {
+      std::lock_guard state(state_mutex_);
+      health_.clear();  // probes in flight record nothing and schedule nothing
+    }
     pool_.join();
+    health_pool_.join();
     if (dns_) dns_->stop();
   }
 
@@ -221,6 +217,7 @@ public:
     if (progress) progress({.phase = "run", .message = "started"});
     attached(name, *att);
     watch(name);
+    start_health(name, rec);
     return inspect_locked(name);
   }
 
@@ -280,6 +277,7 @@ public:
     rec->stopped_by_user = true;
     BERTH_TRY(records_.put(name + ".json", record_to_json(*rec)), fmt::format("stop container '{}'", name));
     forget_restart(name);
+    stop_health(name);
     auto code = containers_.stop(name, grace);
     if (!code) return code.error();
     release_network(name);
@@ -324,6 +322,7 @@ public:
     }
     watcher_->unwatch(name);
     forget_restart(name);
+    stop_health(name);
     release_network(name);
     if (st) BERTH_TRY(containers_.remove(name), what);
     BERTH_TRY(records_.remove(name + ".json"), what);
@@ -352,6 +351,13 @@ public:
     }
     done(st->exit_code.value_or(st->status == container::Status::Created ? 0 : 255));
     return {};
+  }
+
+  Result<container::ExecResult> exec(const std::string& name, const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds timeout) override {
+    // Not under the workload's lock: a long exec must not hold up its stop.
+    if (auto rec = load(name); !rec) return rec.error();
+    return containers_.exec(name, argv, timeout);
   }
 
   void stop_all(std::chrono::milliseconds grace) override {
@@ -416,7 +422,10 @@ private:
     std::lock_guard state(state_mutex_);
     if (auto it = attachments_.find(name); it != attachments_.end()) s.attachment = it->second;
     s.restarting = restarting_.contains(name);
-    if (auto it = health_.find(name); it != health_.end()) s.health = it->second;
+    if (auto it = health_.find(name); it != health_.end()) {
+      s.health = it->second.status.status;
+      s.health_detail = it->second.status;
+    }
     return s;
   }
 
@@ -503,6 +512,97 @@ private:
     restarting_.erase(name);
   }
 
+  // Health checks --------------------------------------------------------------
+  // Each running workload with a check has an entry; its probes run on
+  // their own pool (a slow probe holds up no exit), one after the other,
+  // `interval` apart. An entry's generation tells a probe in flight, or a
+  // timer, that the run it was for has ended (stop, exit, remove).
+
+  struct HealthRun {
+    std::uint64_t generation = 0;
+    HealthCheck check;
+    std::int64_t started_ms = 0;
+    HealthStatus status;
+  };
+
+  void start_health(const std::string& name, const WorkloadRecord& rec) {
+    if (rec.spec.healthcheck.kind == HealthCheck::Kind::None) return;
+    std::uint64_t generation;
+    {
+      std::lock_guard state(state_mutex_);
+      generation = ++health_generation_;
+      health_[name] = HealthRun{.generation = generation, .check = rec.spec.healthcheck, .started_ms = rec.started_at};
+    }
+    schedule_probe(name, generation, rec.spec.healthcheck.interval);
+  }
+
+  void stop_health(const std::string& name) {
+    std::lock_guard state(state_mutex_);
+    health_.erase(name);
+  }
+
+  void schedule_probe(const std::string& name, std::uint64_t generation, std::chrono::milliseconds after) {
+    watcher_->at(ExitWatcher::Clock::now() + after, [this, name, generation] {
+      boost::asio::post(health_pool_, [this, name, generation] { probe(name, generation); });
+    });
+  }
+
+  void probe(const std::string& name, std::uint64_t generation) {
+    HealthCheck check;
+    std::optional<net::IpAddress> address;
+    {
+      std::lock_guard state(state_mutex_);
+      auto it = health_.find(name);
+      if (it == health_.end() || it->second.generation != generation) return;
+      check = it->second.check;
+      if (auto a = attachments_.find(name); a != attachments_.end())
+        for (const auto& ia : a->second.addresses)
+          if (!address || (ia.address.is_v4() && address->is_v6())) address = ia.address;
+    }
+    ProbeResult result;
+    result.start_ms = now_ms();
+    switch (check.kind) {
+      case HealthCheck::Kind::Exec: {
+        auto e = containers_.exec(name, check.command, check.timeout);
+        if (e) {
+          result.exit_code = e->exit_code == 0 ? 0 : 1;
+          result.output = e->out + e->err;
+        } else {
+          result.output = e.error().message();
+        }
+        break;
+      }
+      case HealthCheck::Kind::Tcp:
+      case HealthCheck::Kind::Http: {
+        if (!address) {
+          result.output = "the container has no address";
+          break;
+        }
+        if (check.kind == HealthCheck::Kind::Tcp) {
+          result = probe_tcp(netns_path(name), *address, check.port, check.timeout);
+        } else if (auto url = parse_health_url(check.url)) {
+          result = probe_http(netns_path(name), *address, *url, check.timeout);
+        } else {
+          result.output = url.error().message();
+        }
+        break;
+      }
+      case HealthCheck::Kind::None: return;
+    }
+    if (result.end_ms == 0) result.end_ms = now_ms();
+    Health before, after;
+    {
+      std::lock_guard state(state_mutex_);
+      auto it = health_.find(name);
+      if (it == health_.end() || it->second.generation != generation) return;
+      before = it->second.status.status;
+      record_probe(it->second.status, check, std::move(result), it->second.started_ms);
+      after = it->second.status.status;
+    }
+    if (before != after) event("health", fmt::format("container '{}' is {}", name, health_name(after)));
+    schedule_probe(name, generation, check.interval);
+  }
+
   // Exits and restarts ---------------------------------------------------------
 
   void handle_exit(const std::string& name) {
@@ -517,6 +617,7 @@ private:
       return;
     }
     if (st->status == container::Status::Created) return;  // a run in progress or failed; its own caller decides
+    stop_health(name);
     const int code = st->exit_code.value_or(255);
     if (should_restart(rec->spec.restart, code, rec->restarts, rec->stopped_by_user)) {
       const bool ran_long = now_ms() - rec->started_at >= 10'000;
@@ -569,6 +670,7 @@ private:
       return;
     }
     watch(name);
+    start_health(name, *rec);
   }
 
   // Re-adoption ---------------------------------------------------------------
@@ -607,6 +709,7 @@ private:
         if (att) attached(name, *att);
         else event("adopt", att.error().message());
         watch(name);
+        start_health(name, *rec);
       } else {
         // It ended while no daemon watched: its policy decides now.
         if (auto it = attachments.find(name); it != attachments.end()) attached(name, it->second);
@@ -673,9 +776,11 @@ private:
   std::map<std::string, std::vector<std::function<void(int)>>> waiters_;
   std::set<std::string> restarting_;
   std::map<std::string, unsigned> backoff_;
-  std::map<std::string, Health> health_;
+  std::map<std::string, HealthRun> health_;
+  std::uint64_t health_generation_ = 0;
 
   boost::asio::thread_pool pool_{2};
+  boost::asio::thread_pool health_pool_{2};
   std::unique_ptr<ExitWatcher> watcher_;  // last: destroyed first
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "berth/runtime/image/store.hpp"
 
+#include "berth/core/names.hpp"
 #include "berth/runtime/image/reference.hpp"
 
 #include <boost/json.hpp>
@@ -305,13 +306,67 @@ Result<void> Store::commit_layer(Scratch scratch, std::string_view diff_id) cons
   return fsync_dir(target.parent_path());
 }
 
+// Holds are plain text, one diff id per line, replaced atomically: small,
+// and readable by an operator wondering why prune kept a layer.
+Result<void> Store::hold(std::string_view holder, const std::vector<std::string>& diff_ids) const {
+  const std::string what = fmt::format("hold the layers of '{}'", holder);
+  if (!core::is_plain_name(holder, 128)) return make_error(Errc::invalid_argument, fmt::format("{}: not a plain name", what));
+  std::string text;
+  for (const auto& d : diff_ids) {
+    BERTH_TRY(check_digest(d), what);
+    text += d + '\n';
+  }
+  auto lock = core::FileLock::acquire(base_ / "index.lock");
+  if (!lock) return std::move(lock).error().wrap(what);
+  BERTH_TRY(core::make_directories(base_ / "holds", 0700), what);
+  BERTH_TRY(core::write_file_atomic(base_ / "holds" / std::string(holder), text, 0600), what);
+  return {};
+}
+
+Result<void> Store::release(std::string_view holder) const {
+  if (!core::is_plain_name(holder, 128)) return {};  // never held
+  if (::unlink((base_ / "holds" / std::string(holder)).c_str()) != 0 && errno != ENOENT)
+    return core::errno_error(errno, fmt::format("release the layers of '{}'", holder));
+  return {};
+}
+
+Result<std::set<std::string>> Store::held_layers() const {
+  auto lock = core::FileLock::acquire(base_ / "index.lock");
+  if (!lock) return std::move(lock).error().wrap("read the store's holds");
+  return held_layers_locked();
+}
+
+Result<std::set<std::string>> Store::held_layers_locked() const {
+  std::set<std::string> held;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base_ / "holds", ec)) {
+    // A replacement being written is read too: keeping a layer more is safe.
+    auto text = core::read_file(e.path());
+    if (!text) return std::move(text).error().wrap("read the store's holds");
+    std::size_t start = 0;
+    while (start < text->size()) {
+      auto end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      auto line = std::string_view(*text).substr(start, end - start);
+      if (is_sha256_digest(line)) held.emplace(line);
+      start = end + 1;
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return core::make_error(ec, "read the store's holds");
+  return held;
+}
+
 Result<PruneReport> Store::prune() const {
   const std::string what = "prune image store";
   auto lock = core::FileLock::acquire(base_ / "index.lock");
   if (!lock) return std::move(lock).error().wrap(what);
   auto all = images();
   if (!all) return std::move(all).error().wrap(what);
+  auto held = held_layers_locked();
+  if (!held) return std::move(held).error().wrap(what);
   std::set<std::string> blobs, layers;
+  for (const auto& d : *held) layers.insert(std::string(digest_hex(d)));
   // Manifests and indexes reached from the names, then their configs and layers.
   std::vector<std::string> pending;
   for (const auto& i : *all) pending.push_back(i.manifest.digest);

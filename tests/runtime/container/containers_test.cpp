@@ -218,6 +218,23 @@ TEST_CASE("a stopped container starts again with what its root file system holds
   REQUIRE(c.remove("again"));
 }
 
+TEST_CASE("an image removed under a container keeps its layers through a prune until the container goes", "[container][image]") {
+  World w;
+  auto c = w.containers();
+  REQUIRE(c.create(w.store, w.run("holder", {"/bin/sh", "-c", "exit 0"})));
+  REQUIRE(w.store.untag("docker.io/library/busybox:test"));  // rmi -f
+  const auto held = w.store.held_layers().value();
+  REQUIRE_FALSE(held.empty());
+  auto pruned = w.store.prune().value();
+  CHECK(pruned.layers.empty());
+  for (const auto& d : held) CHECK(w.store.has_layer(d));
+  REQUIRE(c.start("holder"));  // its root file system is whole
+  CHECK(c.wait("holder", 20s).value() == 0);
+  REQUIRE(c.remove("holder"));
+  CHECK(w.store.held_layers().value().empty());
+  CHECK(w.store.prune().value().layers.size() == held.size());  // free now
+}
+
 TEST_CASE("a wait on a created container lasts until another process has started it and it has ended", "[container]") {
   World w;
   auto c = w.containers();

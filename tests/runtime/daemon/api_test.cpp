@@ -167,3 +167,22 @@ TEST_CASE("bad request bodies are 400 with the field named, and the server goes 
   CHECK(big.status == 413);
   CHECK(api.ask("GET", "/v1/ping").status == 200);
 }
+
+TEST_CASE("exec answers the command's exit code and output, and refuses what is wrong", "[daemon][api]") {
+  Served api;
+  api.workloads.exit_code = 3;
+  REQUIRE(api.post("/v1/containers/run", R"({"id":"web","image":"busybox"})").status == 200);
+  auto ran = api.post("/v1/containers/web/exec", R"({"cmd":["echo","hi"],"timeout":"5s"})");
+  REQUIRE(ran.status == 200);
+  CHECK(json_of(ran) == boost::json::parse(
+                            R"({"ok":true,"id":"web","exit_code":3,"stdout":"ran echo hi\n","stderr":"","truncated":false})"));
+  CHECK(api.post("/v1/containers/web/exec", R"({"cmd":[]})").status == 400);
+  CHECK(api.post("/v1/containers/web/exec", R"({"cmd":["x"],"tty":true})").status == 400);
+  CHECK(api.post("/v1/containers/web/exec", R"({"cmd":["x"],"timeout":"soon"})").status == 400);
+  CHECK(api.post("/v1/containers/web/exec", "").status == 400);
+  CHECK(api.post("/v1/containers/nope/exec", R"({"cmd":["x"]})").status == 404);
+  REQUIRE(api.post("/v1/containers/web/stop", "").status == 200);
+  auto stopped = api.post("/v1/containers/web/exec", R"({"cmd":["x"]})");
+  CHECK(stopped.status == 409);
+  CHECK(json_of(stopped).at("error").at("code") == "conflict");
+}

@@ -134,6 +134,31 @@ TEST_CASE("prune removes what no name reaches and leaves the rest", "[image][sto
   CHECK(s.prune().value().blobs.empty());  // nothing more to do
 }
 
+TEST_CASE("prune keeps the layers a holder holds, whatever names are left", "[image][store]") {
+  test::TempDir tmp;
+  auto s = Store::open(tmp.path).value();
+  const std::string diff = sha256_digest("held");
+  auto img = put_image(s, "held-layer", diff);
+  REQUIRE(s.tag("held:1", img));
+  auto scratch = s.layer_scratch(diff).value();
+  REQUIRE(s.commit_layer(std::move(scratch), diff));
+  REQUIRE(s.hold("c1", {diff}));
+  REQUIRE(s.hold("c2", {diff}));
+  REQUIRE(s.untag("held:1"));
+  CHECK(s.prune().value().layers.empty());
+  CHECK(s.has_layer(diff));
+  REQUIRE(s.release("c1"));
+  CHECK(s.prune().value().layers.empty());  // c2 still holds it
+  REQUIRE(s.release("c2"));
+  REQUIRE(s.release("c2"));  // twice is fine
+  CHECK(s.prune().value().layers == std::vector<std::string>{diff});
+  CHECK_FALSE(s.has_layer(diff));
+  // Bad input changes nothing.
+  CHECK(s.hold("../x", {diff}).error().is(core::Errc::invalid_argument));
+  CHECK(s.hold("c3", {"sha256:short"}).error().is(core::Errc::invalid_argument));
+  CHECK(s.held_layers().value().empty());
+}
+
 TEST_CASE("a layer appears whole, and a scratch directory not committed goes", "[image][store]") {
   test::TempDir tmp;
   auto s = Store::open(tmp.path).value();

@@ -46,6 +46,10 @@ struct Output {
 /// names the program and quotes the last line of its stderr.
 [[nodiscard]] Result<Output> run_checked(const Command& cmd);
 
+/// The last non-empty line of a program's output, trailing blanks gone
+/// (what it said last is usually why it failed).
+[[nodiscard]] std::string_view last_line(std::string_view text);
+
 /// Finds `name` in PATH (or checks an explicit path) and returns the executable.
 [[nodiscard]] Result<std::filesystem::path> find_program(const std::filesystem::path& name);
 

@@ -38,7 +38,14 @@ struct ContainerState {
   std::string stop_signal;         ///< what `stop` sends first ("SIGTERM" unless the image says)
   std::filesystem::path log;       ///< its output, JSON lines as Docker's json-file driver writes them
   std::filesystem::path rootfs;
+  std::filesystem::path image_store;  ///< the store whose layers it stands on (and holds)
   std::int64_t created = 0;        ///< Unix seconds
+};
+
+/// What an exec'd command did.
+struct ExecResult {
+  int exit_code = 0;  ///< its status, 128 + the signal that ended it
+  std::string out, err;
 };
 
 struct CreateOptions {
@@ -104,6 +111,14 @@ public:
   /// without writing its status, killed or before a reboot: 255, as Docker
   /// reports a container it lost).
   [[nodiscard]] core::Result<int> stop(const std::string& id, std::chrono::milliseconds grace = std::chrono::seconds(10));
+  /// Runs `argv` in the running container (`runc exec`) as its own process
+  /// runs: its user, environment and working directory; stdin empty.
+  /// Past `timeout` the runtime's exec is killed and `Errc::timed_out`
+  /// returned (as Docker, a process it started may live on). One that is
+  /// not running is `Errc::conflict`; a program that is not there, the
+  /// runtime's reason and exit code 126/127 as a shell has it.
+  [[nodiscard]] core::Result<ExecResult> exec(const std::string& id, const std::vector<std::string>& argv,
+                                              std::chrono::milliseconds timeout) const;
   /// Deletes a stopped (or created) container: the runtime's state, the
   /// root file system, the record. A running one is `Errc::conflict`.
   [[nodiscard]] core::Result<void> remove(const std::string& id);

@@ -62,6 +62,9 @@ public:
   [[nodiscard]] core::Result<void> kill(const std::string& id, const std::string& signal) const;
   [[nodiscard]] core::Result<void> remove(const std::string& id, bool force) const;
   [[nodiscard]] core::Result<int> wait(const std::string& id) const;
+  /// Runs `cmd` in a running container, no stdin; what it printed and its exit code.
+  [[nodiscard]] core::Result<container::ExecResult> exec(const std::string& id, const std::vector<std::string>& cmd,
+                                                         std::optional<std::chrono::milliseconds> timeout) const;
   /// Its log, entry by entry (`stream` is stdout or stderr); with `follow`
   /// until it ends or `on_entry` returns false.
   [[nodiscard]] core::Result<void> logs(

@@ -5,6 +5,7 @@
 #include "berth/net/backend.hpp"
 #include "berth/net/native/native_backend.hpp"
 #include "berth/runtime/container/containers.hpp"
+#include "berth/runtime/daemon/health.hpp"
 #include "berth/runtime/daemon/policy.hpp"
 #include "berth/runtime/daemon/workload.hpp"
 #include "berth/runtime/image/pull.hpp"
@@ -65,15 +66,13 @@ struct RunEvent {
   std::int64_t current = 0, total = 0;
 };
 
-enum class Health { None, Starting, Healthy, Unhealthy };
-[[nodiscard]] std::string_view health_name(Health h);
-
 /// A workload as `ps` and inspect show it.
 struct WorkloadState {
   container::ContainerState container;
   WorkloadRecord record;
   std::optional<net::Attachment> attachment;
-  Health health = Health::None;
+  Health health = Health::None;          ///< None: it has no health check, or it does not run
+  std::optional<HealthStatus> health_detail;  ///< while its checks run
   bool restarting = false;  ///< ended, and its policy starts it again after a backoff
 };
 
@@ -105,6 +104,11 @@ public:
   /// when it is not running), from the thread that saw it end. An unknown
   /// name is an error, returned at once.
   [[nodiscard]] virtual core::Result<void> on_exit(const std::string& name, std::function<void(int)> done) = 0;
+  /// Runs `argv` in a running workload as its own process runs (user,
+  /// environment, working directory), no stdin; past `timeout` it is killed.
+  [[nodiscard]] virtual core::Result<container::ExecResult> exec(const std::string& name,
+                                                                 const std::vector<std::string>& argv,
+                                                                 std::chrono::milliseconds timeout) = 0;
   /// Stops every running workload at once (berthd's opt-in --stop-on-exit).
   virtual void stop_all(std::chrono::milliseconds grace) = 0;
   /// Pulls an image into the store.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,7 @@ private:
 ///   <base>/ingest/   blobs being written
 ///   <base>/layers/   each layer unpacked once, in a directory named by its diff id
 ///   <base>/l/        short names of the layer directories (overlay's mount options stay short)
+///   <base>/holds/    the layers each container stands on, one file per holder: prune keeps them
 /// A blob is visible in blobs/ only whole and verified; index.json is
 /// replaced atomically and names only blobs that are there; a layer
 /// directory appears whole. So a crash at any moment leaves a consistent
@@ -133,13 +135,26 @@ public:
   /// when another writer got there first, the scratch copy is removed.
   [[nodiscard]] core::Result<void> commit_layer(Scratch scratch, std::string_view diff_id) const;
 
-  /// Removes every blob and layer no name reaches, and what unfinished
-  /// writes left behind that nobody writes any more.
+  // Holds -----------------------------------------------------------------
+  /// Marks the layers `diff_ids` as in use by `holder` (a container's id):
+  /// prune keeps them whatever names the store still has, so an image
+  /// removed under a running container leaves its layers. Taken under the
+  /// index lock, so a prune either ran before (then check has_layer after
+  /// holding) or sees the hold. Replaces the holder's earlier hold.
+  [[nodiscard]] core::Result<void> hold(std::string_view holder, const std::vector<std::string>& diff_ids) const;
+  /// Drops a holder's hold; none is fine.
+  [[nodiscard]] core::Result<void> release(std::string_view holder) const;
+  /// The diff ids every hold keeps.
+  [[nodiscard]] core::Result<std::set<std::string>> held_layers() const;
+
+  /// Removes every blob and layer no name reaches and no hold keeps, and
+  /// what unfinished writes left behind that nobody writes any more.
   [[nodiscard]] core::Result<PruneReport> prune() const;
 
 private:
   explicit Store(std::filesystem::path base) : base_(std::move(base)) {}
   [[nodiscard]] core::Result<void> write_index(const std::vector<StoredImage>& images) const;
+  [[nodiscard]] core::Result<std::set<std::string>> held_layers_locked() const;
 
   std::filesystem::path base_;
 };
