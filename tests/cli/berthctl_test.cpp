@@ -262,5 +262,14 @@ TEST_CASE("berthd killed with -9 comes back to its containers: same pids, names,
   CHECK(ticks.exit_code == 0);
   CHECK_THAT(ticks.out, Catch::StartsWith("tick 0\ntick 1\n"));
   CHECK_THAT(ticks.out, Catch::EndsWith("tick 29\n"));
+
+  // SIGTERM, as systemd stops it: berthd ends cleanly and the container runs on, adopted again.
+  REQUIRE(d.daemon->kill(SIGTERM));
+  CHECK(d.daemon->wait().value().exit_code == 0);
+  d.daemon.reset();
+  CHECK(::kill(static_cast<pid_t>(pid), 0) == 0);
+  CHECK(test::http_get_local(18091, "/hostname").ends_with("web\n"));
+  d.start();
+  CHECK(d.inspect("web").at("pid").as_int64() == pid);
   CHECK(d.ctl({"rm", "-f", "web", "ticker"}).exit_code == 0);
 }

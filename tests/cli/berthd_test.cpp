@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // berthd as its user meets it, as root: it serves its socket (0660, JSON
-// answers), a second daemon on the same base directory is refused, SIGTERM
+// answers; root and its group only), a second daemon on the same base directory is refused, SIGTERM
 // stops it and takes the socket away, bad flags and missing privileges get
 // one line each and leave nothing behind.
 #include "berth/core/fs.hpp"
@@ -20,7 +20,10 @@
 #include <cstring>
 #include <thread>
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -105,6 +108,56 @@ TEST_CASE("berthd serves its control socket and stops on SIGTERM", "[cli][berthd
   CHECK_THAT(log, Catch::Contains(R"({"level":"info","msg":"network backend","driver":"native","network":"berth",)"
                                   R"("subnet":"10.88.0.0/16","dns":"auto"})"));
   CHECK_THAT(log, Catch::Contains("stopping; containers keep running"));
+}
+
+namespace {
+
+/// Whether a process of `uid`:`gid` (and no other groups) may connect to `socket`:
+/// 0 it may, 13 refused (EACCES), 1 another failure.
+int connect_as(const std::filesystem::path& socket, uid_t uid, gid_t gid) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) ::_exit(0);
+    ::_exit(errno == EACCES ? 13 : 1);
+  }
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+TEST_CASE("only root and the socket group may use berthd's socket", "[cli][berthd]") {
+  const group* nogroup = ::getgrnam("nogroup");
+  const passwd* nobody = ::getpwnam("nobody");
+  REQUIRE(nogroup);
+  REQUIRE(nobody);
+  const gid_t group_id = nogroup->gr_gid;
+  const uid_t user_id = nobody->pw_uid;
+  test::TempDir dir;
+  // Others may walk to the socket: its own mode and group are what decide.
+  ::chmod(dir.path.c_str(), 0755);
+  const auto socket = dir.path / "berthd.sock";
+  auto d = core::Child::spawn({.program = BERTH_BERTHD,
+                               .args = {"--base-dir", (dir.path / "base").string(), "--socket", socket.string(),
+                                        "--exec-root", (dir.path / "exec").string(), "--socket-group", "nogroup"}},
+                              {.stderr_path = dir.path / "berthd.log"})
+               .value();
+  REQUIRE(wait_for_socket(socket));
+  struct stat st {};
+  REQUIRE(::stat(socket.c_str(), &st) == 0);
+  CHECK(st.st_uid == 0);
+  CHECK(st.st_gid == group_id);
+  CHECK(connect_as(socket, user_id, group_id) == 0);       // a member of the group
+  CHECK(connect_as(socket, user_id, group_id - 1) == 13);  // outside it: refused
+  CHECK(core::http::request(socket, {.target = "/v1/ping"}).value().status == 200);  // root, and it goes on
+  REQUIRE(d.kill(SIGTERM));
+  CHECK(d.wait().value().exit_code == 0);
 }
 
 TEST_CASE("berthd refuses bad flags and missing privileges in one line, leaving nothing", "[cli][berthd][bad-input]") {
