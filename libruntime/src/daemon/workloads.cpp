@@ -218,6 +218,7 @@ public:
     attached(name, *att);
     watch(name);
     start_health(name, rec);
+    refresh(name);
     return inspect_locked(name);
   }
 
@@ -258,13 +259,11 @@ public:
   }
 
   Result<std::vector<WorkloadState>> list() const override {
-    auto names = records_.list(".json");
-    if (!names) return names.error();
+    std::lock_guard state(state_mutex_);
     std::vector<WorkloadState> out;
-    for (const auto& n : *names) {
-      auto s = inspect_locked(n.substr(0, n.size() - 5));
-      if (s) out.push_back(std::move(*s));  // one removed meanwhile is gone
-    }
+    out.reserve(known_.size());
+    for (const auto& [name, k] : known_)
+      if (auto s = state_of_locked(name)) out.push_back(std::move(*s));
     return out;
   }
 
@@ -382,8 +381,29 @@ private:
     if (o_.on_event) o_.on_event(message, detail);
   }
 
-  /// One workload's operations, one at a time.
-  std::unique_lock<std::mutex> lock(const std::string& name) const {
+  /// A workload's lock: its operations run one at a time. Whatever one
+  /// changed on disk is read back into the in-memory view (refresh) before
+  /// the next may begin, so ps and inspect never touch the disk.
+  class NameLock {
+  public:
+    NameLock(const WorkloadsImpl& owner, std::string name, std::mutex& m)
+        : owner_(owner), name_(std::move(name)), lock_(m) {}
+    NameLock(const NameLock&) = delete;
+    NameLock& operator=(const NameLock&) = delete;
+    ~NameLock() { unlock(); }
+    void unlock() {
+      if (!lock_.owns_lock()) return;
+      owner_.refresh(name_);
+      lock_.unlock();
+    }
+
+  private:
+    const WorkloadsImpl& owner_;
+    std::string name_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
+  NameLock lock(const std::string& name) const {
     std::shared_ptr<std::mutex> m;
     {
       std::lock_guard g(locks_mutex_);
@@ -392,7 +412,31 @@ private:
       m = slot;
     }
     // The map keeps the mutex alive: entries are few (one per name ever used) and tiny.
-    return std::unique_lock<std::mutex>(*m);
+    return NameLock(*this, name, *m);
+  }
+
+  /// What the disk says of one workload, into the in-memory view: its
+  /// record and its container's state. The runtime's side changes on its
+  /// own only when a container ends, and then handle_exit, under the lock,
+  /// refreshes it; so between two refreshes the view is what the disk says.
+  void refresh(const std::string& name) const {
+    auto rec = load(name);
+    std::optional<Known> known;
+    if (rec) {
+      Known k{.record = std::move(*rec), .container = {}};
+      if (auto st = containers_.state(name)) {
+        k.container = std::move(*st);
+      } else {
+        // Between its record and its container (a run in progress, or one a crash cut short).
+        k.container.id = name;
+        k.container.image = k.record.spec.image;
+        k.container.status = container::Status::Created;
+      }
+      known = std::move(k);
+    }
+    std::lock_guard state(state_mutex_);
+    if (known) known_[name] = std::move(*known);
+    else known_.erase(name);
   }
 
   Result<WorkloadRecord> load(const std::string& name) const {
@@ -405,21 +449,19 @@ private:
     return rec;
   }
 
+  /// A workload as the in-memory view has it (see refresh).
   Result<WorkloadState> inspect_locked(const std::string& name) const {
-    auto rec = load(name);
-    if (!rec) return rec.error();
-    WorkloadState s;
-    s.record = std::move(*rec);
-    auto st = containers_.state(name);
-    if (st) {
-      s.container = std::move(*st);
-    } else {
-      // Between its record and its container (a run in progress, or one a crash cut short).
-      s.container.id = name;
-      s.container.image = s.record.spec.image;
-      s.container.status = container::Status::Created;
-    }
     std::lock_guard state(state_mutex_);
+    return state_of_locked(name);
+  }
+
+  /// Under state_mutex_.
+  Result<WorkloadState> state_of_locked(const std::string& name) const {
+    auto known = known_.find(name);
+    if (known == known_.end()) return make_error(Errc::not_found, no_such(name));
+    WorkloadState s;
+    s.record = known->second.record;
+    s.container = known->second.container;
     if (auto it = attachments_.find(name); it != attachments_.end()) s.attachment = it->second;
     s.restarting = restarting_.contains(name);
     if (auto it = health_.find(name); it != health_.end()) {
@@ -495,7 +537,9 @@ private:
     }
   }
 
+  /// Under the workload's lock: what waiters then ask (inspect, ps) is already true.
   void notify(const std::string& name, int code) {
+    refresh(name);
     std::vector<std::function<void(int)>> waiting;
     {
       std::lock_guard state(state_mutex_);
@@ -738,6 +782,10 @@ private:
         (void)containers_.remove(c.id);
       }
     }
+    // The in-memory view, each under its lock (an exit posted above may be handled meanwhile).
+    for (const auto& name : known) {
+      auto refreshed = lock(name);
+    }
     return {};
   }
 
@@ -771,7 +819,14 @@ private:
   mutable std::mutex locks_mutex_;
   mutable std::map<std::string, std::shared_ptr<std::mutex>> locks_;
 
+  /// A workload's record and container state, as of its last refresh.
+  struct Known {
+    WorkloadRecord record;
+    container::ContainerState container;
+  };
+
   mutable std::mutex state_mutex_;  // what follows
+  mutable std::map<std::string, Known> known_;
   std::map<std::string, net::Attachment> attachments_;
   std::map<std::string, std::vector<std::function<void(int)>>> waiters_;
   std::set<std::string> restarting_;
