@@ -357,7 +357,7 @@ Result<void> Containers::start(const std::string& id) {
   if (s->status == Status::Stopped) {
     // Started again, as Docker does: the runtime forgets the last run, the
     // root file system keeps what it wrote.
-    (void)runtime({"delete", "--force", id});
+    (void)release_runtime(id);
     for (const char* f : {"exit", "monitor.pid", "pidfile"}) ::unlink((d / f).c_str());
   }
   std::vector<std::string> argv{monitor_path_.string(), "--id", id, "--runtime", runtime_path_,
@@ -540,6 +540,20 @@ Result<int> Containers::stop(const std::string& id, std::chrono::milliseconds gr
   return *code;
 }
 
+Result<void> Containers::release_runtime(const std::string& id) const {
+  BERTH_TRY(core::validate_container_id(id), fmt::format("release the runtime's state of '{}'", id));
+  // runc and crun keep a container under <root>/<id>/ until `delete`: none
+  // there, nothing to do, and no runtime process (tens of ms of Go start) to pay.
+  std::error_code ec;
+  if (!fs::exists(o_.state / id, ec)) return {};
+  auto s = state(id);
+  if (!s) return s.error();
+  if (s->status == Status::Running) return make_error(Errc::conflict, fmt::format("container '{}' is running", id));
+  auto r = runtime({"delete", "--force", id});
+  if (!r) return std::move(r).error().wrap(fmt::format("release the runtime's state of '{}'", id));
+  return {};
+}
+
 Result<void> Containers::remove(const std::string& id) {
   const std::string what = fmt::format("remove container '{}'", id);
   auto s = state(id);
@@ -547,7 +561,7 @@ Result<void> Containers::remove(const std::string& id) {
   if (s->status == Status::Running) return make_error(Errc::conflict, fmt::format("{}: it is running; stop it first", what));
   core::ErrorList errors;
   // The runtime's state and cgroups of its last run (never started: none).
-  if (s->status == Status::Stopped) (void)runtime({"delete", "--force", id});
+  if (s->status == Status::Stopped) (void)release_runtime(id);
   if (::umount2(s->rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
     errors.add(core::errno_error(errno, fmt::format("unmount '{}'", s->rootfs.string())));
   if (errors.empty()) errors.add_if(image::remove_tree(dir(id)));

@@ -686,6 +686,10 @@ private:
       watcher_->unwatch(name);
       if (auto r = containers_.remove(name); !r) event("auto-remove", r.error().message());
       (void)records_.remove(name + ".json");
+    } else if (auto r = containers_.release_runtime(name); !r) {
+      // After the waiters: `run --rm` reads the end of the log and asks for
+      // the exit code meanwhile, and its remove then finds nothing to wait for.
+      event("release", r.error().message());
     }
   }
 

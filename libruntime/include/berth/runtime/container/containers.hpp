@@ -119,6 +119,12 @@ public:
   /// runtime's reason and exit code 126/127 as a shell has it.
   [[nodiscard]] core::Result<ExecResult> exec(const std::string& id, const std::vector<std::string>& argv,
                                               std::chrono::milliseconds timeout) const;
+  /// Frees what the OCI runtime keeps of a stopped container's last run
+  /// (its state and cgroups: `runc delete`), so that a later start or
+  /// remove has no runtime process to wait for; nothing to free is fine, a
+  /// running one is `Errc::conflict`. A daemon calls it once a container
+  /// has ended, while the one who waited for the exit goes on.
+  [[nodiscard]] core::Result<void> release_runtime(const std::string& id) const;
   /// Deletes a stopped (or created) container: the runtime's state, the
   /// root file system, the record. A running one is `Errc::conflict`.
   [[nodiscard]] core::Result<void> remove(const std::string& id);
