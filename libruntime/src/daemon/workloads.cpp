@@ -437,6 +437,7 @@ private:
     std::lock_guard state(state_mutex_);
     if (known) known_[name] = std::move(*known);
     else known_.erase(name);
+    changed_locked(name);
   }
 
   Result<WorkloadRecord> load(const std::string& name) const {
@@ -447,6 +448,14 @@ private:
     auto rec = record_from_json(**text);
     if (!rec) return std::move(rec).error().wrap(fmt::format("record of container '{}'", name));
     return rec;
+  }
+
+  /// Under state_mutex_: something state_of_locked reads of `name` has
+  /// changed. Versions come from one counter, so a name removed and used
+  /// again never has a version it had before.
+  void changed_locked(const std::string& name) const {
+    if (known_.contains(name)) versions_[name] = ++change_;
+    else versions_.erase(name);
   }
 
   /// A workload as the in-memory view has it (see refresh).
@@ -462,6 +471,7 @@ private:
     WorkloadState s;
     s.record = known->second.record;
     s.container = known->second.container;
+    if (auto v = versions_.find(name); v != versions_.end()) s.version = v->second;
     if (auto it = attachments_.find(name); it != attachments_.end()) s.attachment = it->second;
     s.restarting = restarting_.contains(name);
     if (auto it = health_.find(name); it != health_.end()) {
@@ -491,6 +501,7 @@ private:
     {
       std::lock_guard state(state_mutex_);
       attachments_[name] = att;
+      changed_locked(name);
     }
     register_dns(name, att);
   }
@@ -512,7 +523,7 @@ private:
     bool had_dns = false;
     {
       std::lock_guard state(state_mutex_);
-      attachments_.erase(name);
+      if (attachments_.erase(name)) changed_locked(name);
     }
     if (use_dns_) {
       had_dns = registry_.remove_container(network_name_, name);
@@ -553,7 +564,7 @@ private:
 
   void forget_restart(const std::string& name) {
     std::lock_guard state(state_mutex_);
-    restarting_.erase(name);
+    if (restarting_.erase(name)) changed_locked(name);
   }
 
   // Health checks --------------------------------------------------------------
@@ -576,13 +587,14 @@ private:
       std::lock_guard state(state_mutex_);
       generation = ++health_generation_;
       health_[name] = HealthRun{.generation = generation, .check = rec.spec.healthcheck, .started_ms = rec.started_at};
+      changed_locked(name);
     }
     schedule_probe(name, generation, rec.spec.healthcheck.interval);
   }
 
   void stop_health(const std::string& name) {
     std::lock_guard state(state_mutex_);
-    health_.erase(name);
+    if (health_.erase(name)) changed_locked(name);
   }
 
   void schedule_probe(const std::string& name, std::uint64_t generation, std::chrono::milliseconds after) {
@@ -641,6 +653,7 @@ private:
       if (it == health_.end() || it->second.generation != generation) return;
       before = it->second.status.status;
       record_probe(it->second.status, check, std::move(result), it->second.started_ms);
+      changed_locked(name);
       after = it->second.status.status;
     }
     if (before != after) event("health", fmt::format("container '{}' is {}", name, health_name(after)));
@@ -671,6 +684,7 @@ private:
         in_a_row = ran_long ? 0 : backoff_[name]++;
         if (ran_long) backoff_[name] = 1;
         restarting_.insert(name);
+        changed_locked(name);
       }
       const auto delay = restart_delay(in_a_row);
       event("restart", fmt::format("container '{}' exited with {}; starting it again in {} ms", name, code,
@@ -831,6 +845,8 @@ private:
 
   mutable std::mutex state_mutex_;  // what follows
   mutable std::map<std::string, Known> known_;
+  mutable std::map<std::string, std::uint64_t> versions_;
+  mutable std::uint64_t change_ = 0;
   std::map<std::string, net::Attachment> attachments_;
   std::map<std::string, std::vector<std::function<void(int)>>> waiters_;
   std::set<std::string> restarting_;

@@ -107,6 +107,10 @@ TEST_CASE("a run, its state, stop, wait and remove answer in the API's shapes", 
   CHECK(api.post("/v1/containers/web/remove", "").status == 409);
   auto stop = api.post("/v1/containers/web/stop?t=1", "");
   CHECK(json_of(stop) == boost::json::parse(R"({"ok":true,"id":"web","exit_code":3})"));
+  // The list's JSON follows the change (it is kept only while the state's version stands).
+  auto after = json_of(api.ask("GET", "/v1/containers?detail=1")).as_object();
+  CHECK(after.at("items").as_array().at(0).at("status") == "stopped");
+  CHECK(after.at("items").as_array().at(0) == json_of(api.ask("GET", "/v1/containers/web")));
   CHECK(json_of(api.post("/v1/containers/web/wait", "")) == boost::json::parse(R"({"id":"web","exit_code":3})"));
   CHECK(json_of(api.post("/v1/containers/web/remove", "")) == boost::json::parse(R"({"ok":true,"id":"web"})"));
   CHECK(api.ask("GET", "/v1/containers/web").status == 404);
