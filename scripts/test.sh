@@ -47,7 +47,7 @@ cmake --preset default
 cmake --build --preset default -j "$jobs"
 
 step "testing: unit, netns and install tiers"
-run_ctest default default -LE system
+run_ctest default default -LE "system|soak"
 
 # The system tier boots disposable test hosts and mostly waits on them: it
 # runs beside the sanitizer build (which has the processors), and is done

@@ -21,6 +21,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +59,25 @@ void pump(asio::readable_pipe& pipe, std::string& sink, std::array<char, 8192>& 
   });
 }
 
+/// Boost.Process 1.81 closes a child's descriptors only above its own
+/// error pipe (its close_all compares each whitelist entry with itself), so
+/// a child inherited whatever we had open without O_CLOEXEC below that:
+/// the pipes of a run() going on in another thread among them, which then
+/// saw no end while the child lived (a daemon started beside a run() kept
+/// that run() waiting for ever). In the child, before exec, every
+/// descriptor above stderr becomes close-on-exec.
+struct CloseOnExecAll {
+  template <class Launcher, class Path, class Argv>
+  boost::system::error_code on_exec_setup(Launcher&, const Path&, Argv&&) {
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      // A kernel before 5.11: one by one, up to the limit.
+      const long max = ::sysconf(_SC_OPEN_MAX);
+      for (int fd = 3; fd < (max > 0 ? max : 4096); ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    return {};
+  }
+};
+
 /// Starts `cmd` with `stdio`. Boost.Process v2 exits the child with ::exit()
 /// when execve fails (pitfall 3): flush our stdio first and resolve the
 /// program up front so that path is never taken for a missing binary.
@@ -69,15 +90,15 @@ Result<bp::process> launch(asio::io_context& ctx, const Command& cmd, const std:
     if (cmd.env) {
       auto kv = to_env(*cmd.env);
       if (!cmd.cwd.empty())
-        return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)...,
+        return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)..., CloseOnExecAll{},
                                               bp::process_environment(kv), bp::process_start_dir(cmd.cwd));
-      return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)...,
+      return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)..., CloseOnExecAll{},
                                             bp::process_environment(kv));
     }
     if (!cmd.cwd.empty())
-      return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)...,
+      return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)..., CloseOnExecAll{},
                                             bp::process_start_dir(cmd.cwd));
-    return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)...);
+    return bp::default_process_launcher()(ctx, ec, exe, cmd.args, std::forward<Inits>(inits)..., CloseOnExecAll{});
   }();
   if (ec) return make_error(std::error_code(ec.value(), std::generic_category()), describe(cmd));
   return proc;

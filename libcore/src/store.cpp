@@ -90,6 +90,13 @@ void RecordStore::remove_leftovers(std::string_view name) const {
     if (entry.path().filename().string().starts_with(prefix)) std::filesystem::remove(entry.path(), ec);
 }
 
+void RecordStore::remove_all_leftovers() const {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+    if (entry.path().filename().string().find(kTemporaryMark) != std::string::npos)
+      std::filesystem::remove(entry.path(), ec);
+}
+
 Result<FileStamp> stamp_of(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno_error(errno, fmt::format("stat '{}'", path.string()));

@@ -3,10 +3,13 @@
 // test's own network namespace: load an image, run containers detached and
 // in the foreground (exit code, stdout and stderr), reach them by name and
 // by a published port, logs -f, stop, rm, Ctrl+C, bad input in one line,
-// and berthd killed with -9 and started again while containers run.
+// and berthd killed with -9 and started again while containers run, 20
+// times at random moments while containers come and go.
 #include "berth/core/fs.hpp"
 #include "berth/core/http.hpp"
 #include "berth/core/process.hpp"
+#include "berth/net/address.hpp"
+#include "berth/net/ipam.hpp"
 
 #include "berth_catch.hpp"
 #include "host_client.hpp"
@@ -16,10 +19,14 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <csignal>
-#include <unistd.h>
-
+#include <random>
+#include <regex>
+#include <set>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace berth;
 using namespace std::chrono_literals;
@@ -272,4 +279,93 @@ TEST_CASE("berthd killed with -9 comes back to its containers: same pids, names,
   d.start();
   CHECK(d.inspect("web").at("pid").as_int64() == pid);
   CHECK(d.ctl({"rm", "-f", "web", "ticker"}).exit_code == 0);
+}
+
+TEST_CASE("20 kill -9 of berthd at random moments while containers come and go leave nothing behind",
+          "[cli][berthctl][restart][.soak]") {
+  Berthd d;
+  const auto base = d.dir.path / "base", exec = d.dir.path / "exec";
+  std::atomic<bool> stop{false};
+  std::atomic<int> runs{0};
+  // The load: run a container, remove it, again; while berthd is down the calls fail, and go on.
+  std::thread load([&] {
+    for (int i = 0; !stop; ++i) {
+      const std::string name = fmt::format("soak{}", i);
+      auto ctl = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"-H", d.socket.string()});
+        auto r = core::run({.program = BERTH_BERTHCTL, .args = std::move(args), .timeout = 30s});
+        return r && r->exit_code == 0;
+      };
+      if (ctl({"run", "-d", "-q", "--name", name, "busybox:test", "sleep", "30"})) ++runs;
+      (void)ctl({"rm", "-f", name});
+      if (!ctl({"ping"})) std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::mt19937 rng(std::random_device{}());
+  for (int kill = 0; kill < 20; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(rng)));
+    REQUIRE(d.daemon->kill(SIGKILL));
+    (void)d.daemon->wait();
+    d.daemon.reset();
+    d.start();
+  }
+  stop = true;
+  load.join();
+  CHECK(runs > 0);
+
+  // Every record agrees with the runtime: what says running runs, and the runtime holds nothing else.
+  auto all = boost::json::parse(d.ctl({"ps", "-a", "--json"}).out).as_array();
+  std::set<std::string> running;
+  std::error_code ec;
+  for (const auto& c : all) {
+    const std::string id(c.at("id").as_string());
+    if (c.at("status") != "running") continue;
+    running.insert(id);
+    INFO(boost::json::serialize(c));
+    std::string files;
+    for (const auto& f : std::filesystem::directory_iterator(base / "containers" / id, ec)) files += " " + f.path().filename().string();
+    INFO("files:" << files);
+    REQUIRE(c.at("pid").is_int64());
+    CHECK(::kill(static_cast<pid_t>(c.at("pid").as_int64()), 0) == 0);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(exec / "runc", ec)) {
+    INFO(e.path().filename().string());
+    CHECK(running.contains(e.path().filename().string()));
+  }
+  // Everything removed, then nothing is left: no namespace, veth, lease, firewall element, mount or file.
+  std::vector<std::string> rm{"rm", "-f"};
+  for (const auto& c : all) rm.emplace_back(c.at("id").as_string());
+  if (rm.size() > 2) CHECK(d.ctl(rm).exit_code == 0);
+  CHECK(d.ctl({"ps", "-a", "-q"}).out.empty());
+  REQUIRE(d.daemon->kill(SIGTERM));
+  CHECK(d.daemon->wait().value().exit_code == 0);
+  d.daemon.reset();
+  auto entries = [](const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    std::error_code e;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, e))
+      if (entry.path().filename() != "lock") names.push_back(entry.path().filename().string());
+    return names;
+  };
+  CHECK(fmt::format("{}", fmt::join(entries(exec / "netns"), " ")) == "");
+  CHECK(fmt::format("{}", fmt::join(entries(exec / "runc"), " ")) == "");
+  CHECK(fmt::format("{}", fmt::join(entries(base / "containers"), " ")) == "");
+  CHECK(fmt::format("{}", fmt::join(entries(base / "workloads"), " ")) == "");
+  CHECK(fmt::format("{}", fmt::join(entries(base / "holds"), " ")) == "");
+  CHECK(fmt::format("{}", fmt::join(entries(base / "net" / "containers" / "berth"), " ")) == "");
+  auto links = core::run({.program = "ip", .args = {"-o", "link", "show", "type", "veth"}}).value();
+  CHECK(links.out.empty());
+  REQUIRE(std::filesystem::exists(base / "net" / "ipam" / "berth.json"));  // the daemon's own store
+  auto leases = net::Ipam::open("berth", net::Subnet::parse("10.88.0.0/16").value(), base / "net" / "ipam");
+  REQUIRE(leases);
+  CHECK(leases->list().value().empty());
+  auto ruleset = core::run({.program = "nft", .args = {"list", "ruleset"}}).value().out;
+  const std::regex container_address(R"(10\.88\.\d+\.\d+)");
+  for (auto it = std::sregex_iterator(ruleset.begin(), ruleset.end(), container_address); it != std::sregex_iterator();
+       ++it) {
+    const std::string a = it->str();
+    if (a != "10.88.0.0" && a != "10.88.0.1") FAIL_CHECK("the firewall still names " << a);
+  }
+  const auto mounts = core::read_file("/proc/self/mountinfo").value();
+  CHECK(mounts.find(d.dir.path.string()) == std::string::npos);
 }

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <csignal>
 
+#include <poll.h>
+#include <unistd.h>
+
 using namespace berth::core;
 using namespace std::chrono_literals;
 
@@ -61,4 +64,22 @@ TEST_CASE("a Child can be signalled and waited for", "[process]") {
   REQUIRE(status);
   CHECK(status->term_signal == SIGKILL);
   CHECK_FALSE(child->running());
+}
+
+TEST_CASE("a child inherits no descriptor of ours, so another thread's pipe still sees its end", "[process]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);  // no O_CLOEXEC, as Asio's own pipes
+  auto child = berth::core::Child::spawn({.program = "sleep", .args = {"5"}}).value();
+  ::close(fds[1]);
+  // Our write end was the only one: the read end is at its end at once, the child running or not.
+  pollfd p{fds[0], POLLIN, 0};
+  CHECK(::poll(&p, 1, 2000) == 1);
+  char c;
+  CHECK(::read(fds[0], &c, 1) == 0);
+  ::close(fds[0]);
+  REQUIRE(child.kill(SIGKILL));
+  (void)child.wait();
+  // And run(): the same with a program that lists what it has open.
+  auto open = berth::core::run({.program = "ls", .args = {"/proc/self/fd"}}).value();
+  CHECK(open.out == "0\n1\n2\n3\n");  // stdio, and the directory ls reads
 }

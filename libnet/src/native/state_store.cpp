@@ -222,7 +222,11 @@ Result<std::vector<Attachment>> load_attachments(const fs::path& dir, std::strin
 }
 
 Result<void> remove_attachment(const fs::path& dir, std::string_view network, std::string_view container_id) {
-  return containers_store(dir, network).remove(record_name(container_id));
+  const core::RecordStore store = containers_store(dir, network);
+  BERTH_TRY(store.remove(record_name(container_id)), "");
+  // A writer killed halfway left its temporary file; the caller holds the lock of every writer.
+  store.remove_leftovers(record_name(container_id));
+  return {};
 }
 
 }  // namespace berth::net::state

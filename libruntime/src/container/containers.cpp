@@ -23,6 +23,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <thread>
 
 #include <fcntl.h>
@@ -554,6 +555,47 @@ Result<void> Containers::release_runtime(const std::string& id) const {
   return {};
 }
 
+Result<std::vector<std::string>> Containers::remove_leftovers(const image::Store& images) const {
+  const std::string what = "remove what unfinished creates left";
+  const auto store = records(o_.base);
+  // A create holds this lock from its first step to its record: none is halfway now.
+  auto lock = store.lock();
+  if (!lock) return std::move(lock).error().wrap(what);
+  std::set<std::string> cleared;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(o_.base / "containers", ec)) {
+    const std::string id = e.path().filename().string();
+    if (!e.is_directory() || !core::is_plain_name(id, core::kMaxContainerId)) continue;
+    auto rec = store.get(id + ".json");
+    if (!rec || *rec) continue;  // a container (or unreadable: left alone)
+    const fs::path rootfs = e.path() / "bundle" / "rootfs";
+    if (::umount2(rootfs.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+      return core::errno_error(errno, fmt::format("{}: unmount '{}'", what, rootfs.string()));
+    BERTH_TRY(image::remove_tree(e.path()), what);
+    cleared.insert(id);
+  }
+  // A record whose first write was cut short: only its temporary file is there.
+  for (const auto& e : fs::directory_iterator(o_.base / "containers", ec)) {
+    const std::string name = e.path().filename().string();
+    auto tmp = name.find(".json.tmp.");
+    if (tmp == std::string::npos || !e.is_regular_file()) continue;
+    const std::string id = name.substr(0, tmp);
+    if (auto rec = store.get(id + ".json"); rec && !*rec) {
+      store.remove_leftovers(id + ".json");
+      cleared.insert(id);
+    }
+  }
+  auto holders = images.holders();
+  if (!holders) return std::move(holders).error().wrap(what);
+  for (const auto& id : *holders) {
+    auto rec = store.get(id + ".json");
+    if (!rec || *rec) continue;
+    BERTH_TRY(images.release(id), what);
+    cleared.insert(id);
+  }
+  return std::vector<std::string>(cleared.begin(), cleared.end());
+}
+
 Result<void> Containers::remove(const std::string& id) {
   const std::string what = fmt::format("remove container '{}'", id);
   auto s = state(id);
@@ -570,6 +612,7 @@ Result<void> Containers::remove(const std::string& id) {
     if (!s->image_store.empty())
       if (auto images = image::Store::open(s->image_store)) errors.add_if(images->release(id));
     errors.add_if(records(o_.base).remove(id + ".json"));
+    records(o_.base).remove_leftovers(id + ".json");
   }
   return errors.result(what);
 }

@@ -77,13 +77,15 @@ public:
         records_(o_.base_dir / "workloads") {}
 
   ~WorkloadsImpl() override {
-    watcher_.reset();  // no more exits or timers posted
     {
       std::lock_guard state(state_mutex_);
-      health_.clear();  // probes in flight record nothing and schedule nothing
+      health_.clear();  // probes from now on record nothing and schedule nothing
     }
-    pool_.join();
+    // Probes, exits and restarts in flight use the watcher: they end before
+    // it does. What it posts after that is never run.
     health_pool_.join();
+    pool_.join();
+    watcher_.reset();
     if (dns_) dns_->stop();
   }
 
@@ -434,10 +436,21 @@ private:
       }
       known = std::move(k);
     }
-    std::lock_guard state(state_mutex_);
-    if (known) known_[name] = std::move(*known);
-    else known_.erase(name);
-    changed_locked(name);
+    // Running without its first process's pid: a start still writing its
+    // pid file (one a killed daemon left halfway): read again soon.
+    bool starting = known && known->container.status == container::Status::Running && !known->container.pid;
+    {
+      std::lock_guard state(state_mutex_);
+      if (known) known_[name] = std::move(*known);
+      else known_.erase(name);
+      changed_locked(name);
+      // For 5 s at most: a start that takes longer has gone wrong, and its exit says so.
+      if (!starting) pid_retries_.erase(name);
+      else if (++pid_retries_[name] > 250) starting = false;
+    }
+    if (starting && watcher_)
+      watcher_->at(ExitWatcher::Clock::now() + std::chrono::milliseconds(20),
+                   [this, name] { boost::asio::post(pool_, [this, name] { auto refreshed = lock(name); }); });
   }
 
   Result<WorkloadRecord> load(const std::string& name) const {
@@ -739,6 +752,9 @@ private:
 
   /// Everything the records and the runtime say at start, made to agree.
   Result<void> adopt() {
+    // This daemon holds the base directory's lock: whoever left a record's
+    // temporary file is dead.
+    records_.remove_all_leftovers();
     auto names = records_.list(".json");
     if (!names) return std::move(names).error().wrap("workload records");
     std::set<std::string> known;
@@ -800,6 +816,11 @@ private:
         (void)containers_.remove(c.id);
       }
     }
+    if (auto cleared = containers_.remove_leftovers(images_)) {
+      for (const auto& id : *cleared) event("release", fmt::format("what a cut-short create of '{}' left; removed", id));
+    } else {
+      event("release", cleared.error().message());
+    }
     // The in-memory view, each under its lock (an exit posted above may be handled meanwhile).
     for (const auto& name : known) {
       auto refreshed = lock(name);
@@ -846,6 +867,7 @@ private:
   mutable std::mutex state_mutex_;  // what follows
   mutable std::map<std::string, Known> known_;
   mutable std::map<std::string, std::uint64_t> versions_;
+  mutable std::map<std::string, unsigned> pid_retries_;
   mutable std::uint64_t change_ = 0;
   std::map<std::string, net::Attachment> attachments_;
   std::map<std::string, std::vector<std::function<void(int)>>> waiters_;
@@ -854,7 +876,7 @@ private:
   std::map<std::string, HealthRun> health_;
   std::uint64_t health_generation_ = 0;
 
-  boost::asio::thread_pool pool_{2};
+  mutable boost::asio::thread_pool pool_{2};  // exits and restarts (and a refresh, from const)
   boost::asio::thread_pool health_pool_{2};
   std::unique_ptr<ExitWatcher> watcher_;  // last: destroyed first
 };

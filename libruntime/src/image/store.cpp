@@ -325,9 +325,29 @@ Result<void> Store::hold(std::string_view holder, const std::vector<std::string>
 
 Result<void> Store::release(std::string_view holder) const {
   if (!core::is_plain_name(holder, 128)) return {};  // never held
+  auto lock = core::FileLock::acquire(base_ / "index.lock");
+  if (!lock) return std::move(lock).error().wrap(fmt::format("release the layers of '{}'", holder));
   if (::unlink((base_ / "holds" / std::string(holder)).c_str()) != 0 && errno != ENOENT)
     return core::errno_error(errno, fmt::format("release the layers of '{}'", holder));
+  // What a hold cut short by a crash left (holds are written under the same lock).
+  const std::string prefix = std::string(holder) + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base_ / "holds", ec))
+    if (e.path().filename().string().starts_with(prefix)) fs::remove(e.path(), ec);
   return {};
+}
+
+Result<std::vector<std::string>> Store::holders() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base_ / "holds", ec)) {
+    std::string name = e.path().filename().string();
+    // A hold whose write was cut short names its holder before ".tmp.".
+    if (auto tmp = name.find(".tmp."); tmp != std::string::npos) name.resize(tmp);
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) return core::make_error(ec, "read the store's holds");
+  return out;
 }
 
 Result<std::set<std::string>> Store::held_layers() const {
@@ -342,6 +362,7 @@ Result<std::set<std::string>> Store::held_layers_locked() const {
   for (const auto& e : fs::directory_iterator(base_ / "holds", ec)) {
     // A replacement being written is read too: keeping a layer more is safe.
     auto text = core::read_file(e.path());
+    if (!text && text.error().code == std::errc::no_such_file_or_directory) continue;  // released meanwhile
     if (!text) return std::move(text).error().wrap("read the store's holds");
     std::size_t start = 0;
     while (start < text->size()) {

@@ -53,6 +53,10 @@ public:
   /// Deletes the temporary files of record `name` that writers who died left
   /// behind. Call it under the lock that serialises that record's writers.
   void remove_leftovers(std::string_view name) const;
+  /// Deletes every temporary file in the directory: for an owner that
+  /// knows no writer of its records can be alive (it has just taken the
+  /// lock that makes it their only writer, after a crash).
+  void remove_all_leftovers() const;
 
 private:
   [[nodiscard]] Result<void> check_name(std::string_view name) const;

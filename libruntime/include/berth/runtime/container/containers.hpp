@@ -125,6 +125,10 @@ public:
   /// running one is `Errc::conflict`. A daemon calls it once a container
   /// has ended, while the one who waited for the exit goes on.
   [[nodiscard]] core::Result<void> release_runtime(const std::string& id) const;
+  /// What a create cut short by a crash left: a container directory with
+  /// no record (its root file system unmounted and removed), and the layer
+  /// hold in `images` of an id that has no container. The ids it cleared.
+  [[nodiscard]] core::Result<std::vector<std::string>> remove_leftovers(const image::Store& images) const;
   /// Deletes a stopped (or created) container: the runtime's state, the
   /// root file system, the record. A running one is `Errc::conflict`.
   [[nodiscard]] core::Result<void> remove(const std::string& id);

@@ -144,6 +144,8 @@ public:
   [[nodiscard]] core::Result<void> hold(std::string_view holder, const std::vector<std::string>& diff_ids) const;
   /// Drops a holder's hold; none is fine.
   [[nodiscard]] core::Result<void> release(std::string_view holder) const;
+  /// Who holds layers (a crashed create may leave a holder with no container: see Containers).
+  [[nodiscard]] core::Result<std::vector<std::string>> holders() const;
   /// The diff ids every hold keeps.
   [[nodiscard]] core::Result<std::set<std::string>> held_layers() const;
 
