@@ -6,7 +6,7 @@
 #include "berth/net/dns/server.hpp"
 #include "dns/answering.hpp"
 #include "dns/listeners.hpp"
-#include "dns/sockaddr.hpp"
+#include "berth/net/sockaddr.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -2,7 +2,7 @@
 #include "dns/listeners.hpp"
 
 #include "dns/loop_tags.hpp"
-#include "dns/sockaddr.hpp"
+#include "berth/net/sockaddr.hpp"
 
 #include <array>
 #include <cerrno>

@@ -11,7 +11,7 @@
 #include "dns/forwarder.hpp"
 #include "dns/listeners.hpp"
 #include "dns/loop_tags.hpp"
-#include "dns/sockaddr.hpp"
+#include "berth/net/sockaddr.hpp"
 
 #include <fmt/format.h>
 

@@ -3,6 +3,7 @@
 
 #include "berth/core/netns.hpp"
 #include "berth/core/unique_fd.hpp"
+#include "berth/net/sockaddr.hpp"
 
 #include <fmt/format.h>
 
@@ -10,8 +11,6 @@
 #include <charconv>
 #include <cstring>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,25 +43,8 @@ core::Result<core::UniqueFd> connect_in(const std::filesystem::path& netns, cons
     return fd;
   });
   if (!made) return std::move(made).error().wrap(what);
-  sockaddr_storage sa{};
-  socklen_t sa_len;
-  if (address.is_v6()) {
-    auto& in6 = reinterpret_cast<sockaddr_in6&>(sa);
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(static_cast<std::uint16_t>(port));
-    const auto bytes = address.to_v6().to_bytes();
-    std::memcpy(&in6.sin6_addr, bytes.data(), bytes.size());
-    in6.sin6_scope_id = address.to_v6().scope_id();
-    sa_len = sizeof in6;
-  } else {
-    auto& in4 = reinterpret_cast<sockaddr_in&>(sa);
-    in4.sin_family = AF_INET;
-    in4.sin_port = htons(static_cast<std::uint16_t>(port));
-    const auto bytes = address.to_v4().to_bytes();
-    std::memcpy(&in4.sin_addr, bytes.data(), bytes.size());
-    sa_len = sizeof in4;
-  }
-  if (::connect(made->get(), reinterpret_cast<const sockaddr*>(&sa), sa_len) != 0 && errno != EINPROGRESS)
+  const auto sa = net::to_sockaddr(address, static_cast<std::uint16_t>(port));
+  if (::connect(made->get(), reinterpret_cast<const sockaddr*>(&sa.ss), sa.len) != 0 && errno != EINPROGRESS)
     return core::errno_error(errno, what);
   pollfd p{made->get(), POLLOUT, 0};
   int n;

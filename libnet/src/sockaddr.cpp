@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "dns/sockaddr.hpp"
+#include "berth/net/sockaddr.hpp"
 
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
 
-namespace berth::net::dns {
+namespace berth::net {
 
 SockAddr to_sockaddr(const IpAddress& a, std::uint16_t port) {
   SockAddr s;
@@ -22,6 +22,7 @@ SockAddr to_sockaddr(const IpAddress& a, std::uint16_t port) {
     in6->sin6_port = htons(port);
     auto b = a.to_v6().to_bytes();
     std::memcpy(&in6->sin6_addr, b.data(), 16);
+    in6->sin6_scope_id = a.to_v6().scope_id();
     s.len = sizeof(sockaddr_in6);
   }
   return s;
@@ -45,4 +46,4 @@ std::optional<IpAddress> from_sockaddr(const sockaddr_storage& ss) {
   return std::nullopt;
 }
 
-}  // namespace berth::net::dns
+}  // namespace berth::net

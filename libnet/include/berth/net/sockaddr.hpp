@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Socket addresses of the DNS server's listeners, clients and upstreams.
+// An IP address and port as the socket calls take them (sockaddr_in or
+// sockaddr_in6), and back: the DNS server's listeners and upstreams, and
+// the daemon's health probes.
 #pragma once
 
 #include "berth/net/address.hpp"
@@ -9,7 +11,7 @@
 
 #include <sys/socket.h>
 
-namespace berth::net::dns {
+namespace berth::net {
 
 struct SockAddr {
   sockaddr_storage ss{};
@@ -20,4 +22,4 @@ struct SockAddr {
 /// The address of an IPv4 or IPv6 peer (a v4-mapped IPv6 address as IPv4); nullopt for other families.
 [[nodiscard]] std::optional<IpAddress> from_sockaddr(const sockaddr_storage& ss);
 
-}  // namespace berth::net::dns
+}  // namespace berth::net
