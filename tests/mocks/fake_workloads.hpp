@@ -41,7 +41,6 @@ public:
     s.container.stop_signal = "SIGTERM";
     s.record.spec = spec;
     s.record.network = "berth";
-    s.version = ++version_;
     by_name_[spec.name] = s;
     return s;
   }
@@ -104,13 +103,11 @@ private:
     it->second.container.status = runtime::container::Status::Stopped;
     it->second.container.exit_code = exit_code;
     it->second.container.pid.reset();
-    it->second.version = ++version_;
     return {};
   }
   runtime::image::Store images_;
   mutable std::mutex m_;
   std::map<std::string, runtime::daemon::WorkloadState> by_name_;
-  std::uint64_t version_ = 0;
 };
 
 }  // namespace berth::test

@@ -13,7 +13,6 @@
 
 #include <charconv>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -215,12 +214,6 @@ void logs_route(std::shared_ptr<Workloads> workloads, ApiRequest req, Reply repl
   }).detach();
 }
 
-/// The JSON of each container as last made, with the version it was made from.
-struct InspectTexts {
-  std::mutex mutex;
-  std::map<std::string, std::pair<std::uint64_t, std::string>> by_name;
-};
-
 }  // namespace
 
 std::string inspect_json(const WorkloadState& state) { return json::serialize(inspect_object(state)); }
@@ -228,36 +221,19 @@ std::string inspect_json(const WorkloadState& state) { return json::serialize(in
 void add_container_routes(Router& router, std::shared_ptr<Workloads> workloads, Post post) {
   // Workers end before the workloads; a log follower's thread may not, and holds them.
   Workloads* w = workloads.get();
-  // ?detail=1 is what a dashboard polls: each container's JSON is made
-  // again only when its state's version has moved.
-  auto texts = std::make_shared<InspectTexts>();
-  router.add("GET", "/v1/containers", [w, texts](ApiRequest req, Reply reply) {
+  router.add("GET", "/v1/containers", [w](ApiRequest req, Reply reply) {
     auto detail = req.flag("detail");
     if (!detail) return reply->send(error_response(detail.error()));
     auto all = w->list();
     if (!all) return reply->send(error_response(all.error()));
-    std::string ids, items;
-    {
-      std::lock_guard g(texts->mutex);
-      std::map<std::string, std::pair<std::uint64_t, std::string>> kept;
-      for (const auto& s : *all) {
-        if (!ids.empty()) ids += ',';
-        ids += json::serialize(json::value(s.container.id));
-        if (!*detail) continue;
-        auto it = texts->by_name.find(s.container.id);
-        std::string text = it != texts->by_name.end() && it->second.first == s.version && s.version != 0
-                               ? std::move(it->second.second)
-                               : inspect_json(s);
-        if (!items.empty()) items += ',';
-        items += text;
-        kept.emplace(s.container.id, std::pair(s.version, std::move(text)));
-      }
-      if (*detail) texts->by_name = std::move(kept);  // what is gone goes
+    json::array ids, items;
+    for (const auto& s : *all) {
+      ids.emplace_back(s.container.id);
+      if (*detail) items.emplace_back(inspect_object(s));
     }
-    std::string body = "{\"containers\":[" + ids + "]";
-    if (*detail) body += ",\"items\":[" + items + "]";
-    body += "}";
-    reply->send(json_response(200, std::move(body)));
+    json::object out{{"containers", std::move(ids)}};
+    if (*detail) out["items"] = std::move(items);
+    reply->send(json_response(200, json::serialize(out)));
   });
   router.add("GET", "/v1/containers/{id}", [w](ApiRequest req, Reply reply) {
     auto s = w->inspect(req.params.at("id"));

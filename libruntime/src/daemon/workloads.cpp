@@ -261,11 +261,14 @@ public:
   }
 
   Result<std::vector<WorkloadState>> list() const override {
-    std::lock_guard state(state_mutex_);
     std::vector<WorkloadState> out;
-    out.reserve(known_.size());
-    for (const auto& [name, k] : known_)
-      if (auto s = state_of_locked(name)) out.push_back(std::move(*s));
+    {
+      std::lock_guard state(state_mutex_);
+      out.reserve(known_.size());
+      for (const auto& [name, k] : known_)
+        if (auto s = state_of_locked(name)) out.push_back(std::move(*s));
+    }
+    for (auto& s : out) complete(s);
     return out;
   }
 
@@ -436,21 +439,16 @@ private:
       }
       known = std::move(k);
     }
-    // Running without its first process's pid: a start still writing its
-    // pid file (one a killed daemon left halfway): read again soon.
-    bool starting = known && known->container.status == container::Status::Running && !known->container.pid;
-    {
-      std::lock_guard state(state_mutex_);
-      if (known) known_[name] = std::move(*known);
-      else known_.erase(name);
-      changed_locked(name);
-      // For 5 s at most: a start that takes longer has gone wrong, and its exit says so.
-      if (!starting) pid_retries_.erase(name);
-      else if (++pid_retries_[name] > 250) starting = false;
-    }
-    if (starting && watcher_)
-      watcher_->at(ExitWatcher::Clock::now() + std::chrono::milliseconds(20),
-                   [this, name] { boost::asio::post(pool_, [this, name] { auto refreshed = lock(name); }); });
+    std::lock_guard state(state_mutex_);
+    if (known) known_[name] = std::move(*known);
+    else known_.erase(name);
+  }
+
+  /// A start a killed daemon left halfway is running before its pid file
+  /// is written: such a state takes its pid from the disk when asked.
+  void complete(WorkloadState& s) const {
+    if (s.container.status != container::Status::Running || s.container.pid) return;
+    if (auto st = containers_.state(s.container.id)) s.container.pid = st->pid;
   }
 
   Result<WorkloadRecord> load(const std::string& name) const {
@@ -463,18 +461,14 @@ private:
     return rec;
   }
 
-  /// Under state_mutex_: something state_of_locked reads of `name` has
-  /// changed. Versions come from one counter, so a name removed and used
-  /// again never has a version it had before.
-  void changed_locked(const std::string& name) const {
-    if (known_.contains(name)) versions_[name] = ++change_;
-    else versions_.erase(name);
-  }
-
   /// A workload as the in-memory view has it (see refresh).
   Result<WorkloadState> inspect_locked(const std::string& name) const {
-    std::lock_guard state(state_mutex_);
-    return state_of_locked(name);
+    Result<WorkloadState> s = [&] {
+      std::lock_guard state(state_mutex_);
+      return state_of_locked(name);
+    }();
+    if (s) complete(*s);
+    return s;
   }
 
   /// Under state_mutex_.
@@ -484,7 +478,6 @@ private:
     WorkloadState s;
     s.record = known->second.record;
     s.container = known->second.container;
-    if (auto v = versions_.find(name); v != versions_.end()) s.version = v->second;
     if (auto it = attachments_.find(name); it != attachments_.end()) s.attachment = it->second;
     s.restarting = restarting_.contains(name);
     if (auto it = health_.find(name); it != health_.end()) {
@@ -514,7 +507,6 @@ private:
     {
       std::lock_guard state(state_mutex_);
       attachments_[name] = att;
-      changed_locked(name);
     }
     register_dns(name, att);
   }
@@ -536,7 +528,7 @@ private:
     bool had_dns = false;
     {
       std::lock_guard state(state_mutex_);
-      if (attachments_.erase(name)) changed_locked(name);
+      attachments_.erase(name);
     }
     if (use_dns_) {
       had_dns = registry_.remove_container(network_name_, name);
@@ -577,7 +569,7 @@ private:
 
   void forget_restart(const std::string& name) {
     std::lock_guard state(state_mutex_);
-    if (restarting_.erase(name)) changed_locked(name);
+    restarting_.erase(name);
   }
 
   // Health checks --------------------------------------------------------------
@@ -600,14 +592,13 @@ private:
       std::lock_guard state(state_mutex_);
       generation = ++health_generation_;
       health_[name] = HealthRun{.generation = generation, .check = rec.spec.healthcheck, .started_ms = rec.started_at};
-      changed_locked(name);
     }
     schedule_probe(name, generation, rec.spec.healthcheck.interval);
   }
 
   void stop_health(const std::string& name) {
     std::lock_guard state(state_mutex_);
-    if (health_.erase(name)) changed_locked(name);
+    health_.erase(name);
   }
 
   void schedule_probe(const std::string& name, std::uint64_t generation, std::chrono::milliseconds after) {
@@ -666,7 +657,6 @@ private:
       if (it == health_.end() || it->second.generation != generation) return;
       before = it->second.status.status;
       record_probe(it->second.status, check, std::move(result), it->second.started_ms);
-      changed_locked(name);
       after = it->second.status.status;
     }
     if (before != after) event("health", fmt::format("container '{}' is {}", name, health_name(after)));
@@ -697,7 +687,6 @@ private:
         in_a_row = ran_long ? 0 : backoff_[name]++;
         if (ran_long) backoff_[name] = 1;
         restarting_.insert(name);
-        changed_locked(name);
       }
       const auto delay = restart_delay(in_a_row);
       event("restart", fmt::format("container '{}' exited with {}; starting it again in {} ms", name, code,
@@ -866,9 +855,6 @@ private:
 
   mutable std::mutex state_mutex_;  // what follows
   mutable std::map<std::string, Known> known_;
-  mutable std::map<std::string, std::uint64_t> versions_;
-  mutable std::map<std::string, unsigned> pid_retries_;
-  mutable std::uint64_t change_ = 0;
   std::map<std::string, net::Attachment> attachments_;
   std::map<std::string, std::vector<std::function<void(int)>>> waiters_;
   std::set<std::string> restarting_;
@@ -876,7 +862,7 @@ private:
   std::map<std::string, HealthRun> health_;
   std::uint64_t health_generation_ = 0;
 
-  mutable boost::asio::thread_pool pool_{2};  // exits and restarts (and a refresh, from const)
+  boost::asio::thread_pool pool_{2};  // exits and restarts
   boost::asio::thread_pool health_pool_{2};
   std::unique_ptr<ExitWatcher> watcher_;  // last: destroyed first
 };

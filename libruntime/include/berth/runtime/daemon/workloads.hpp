@@ -74,9 +74,6 @@ struct WorkloadState {
   Health health = Health::None;          ///< None: it has no health check, or it does not run
   std::optional<HealthStatus> health_detail;  ///< while its checks run
   bool restarting = false;  ///< ended, and its policy starts it again after a backoff
-  /// Changes whenever anything above does, and is never used again for the
-  /// name: what was made of a state (its JSON) may be kept until it moves.
-  std::uint64_t version = 0;
 };
 
 class Workloads {
