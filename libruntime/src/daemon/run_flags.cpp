@@ -121,8 +121,9 @@ Result<WorkloadSpec> spec_from_flags(const RunFlags& f, const RunFlagSources& so
     s.memory_bytes = *bytes;
   }
   if (f.cpus) {
-    if (!(*f.cpus > 0)) return make_error(Errc::invalid_argument, "--cpus: must be more than 0");
-    s.cpus = *f.cpus;
+    auto n = normalize_cpus(*f.cpus);
+    if (!n) return std::move(n).error().wrap("--cpus");
+    s.cpus = *n;
   }
   for (const auto& l : f.labels) {
     auto eq = l.find('=');

@@ -255,8 +255,11 @@ Result<WorkloadSpec> spec_from_json(const json::object& o) {
   s.memory_bytes = *memory;
   auto cpus = f.number("cpus");
   if (!cpus) return cpus.error();
-  if (*cpus && !(**cpus > 0.0 && **cpus <= 4096.0)) return f.bad("cpus", "must be more than 0");
-  s.cpus = *cpus;
+  if (*cpus) {
+    auto n = normalize_cpus(**cpus);
+    if (!n) return f.bad("cpus", n.error().message());
+    s.cpus = *n;
+  }
   auto labels = f.object("labels");
   if (!labels) return labels.error();
   if (*labels) {

@@ -103,3 +103,19 @@ TEST_CASE("durations, volumes and sizes as users write them", "[daemon][run-requ
   CHECK(!parse_volume("/a:/"));
   CHECK(!parse_volume("/a:/b:rx"));
 }
+
+TEST_CASE("a CPU limit is kept to Docker's range and precision and reads back the same", "[daemon][run-request]") {
+  auto parsed = parse_run_request(R"({"image":"b","cpus":0.123456789012345})").value();
+  CHECK(parsed.spec.cpus == 0.123456789);
+  CHECK(parse_run_request(spec_to_json(parsed.spec)).value().spec == parsed.spec);
+  // Found by the fuzzer: a value this small did not read back the same from its JSON.
+  for (const char* body : {R"({"image":"b","cpus":1.276033439639582e-42})", R"({"image":"b","cpus":0.001})",
+                           R"({"image":"b","cpus":2048})"}) {
+    INFO(body);
+    auto r = parse_run_request(body);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message() == "field 'cpus' must be from 0.01 to 1024");
+  }
+  CHECK(normalize_cpus(1024).value() == 1024);
+  CHECK(normalize_cpus(0.01).value() == 0.01);
+}

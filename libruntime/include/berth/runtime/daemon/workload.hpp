@@ -39,6 +39,11 @@ struct RestartPolicy {
 /// a container that ran for 10 s or more starts over from 100 ms.
 [[nodiscard]] std::chrono::milliseconds restart_delay(unsigned restarts_in_a_row);
 
+/// A CPU limit as the spec keeps it: from 0.01 (Docker's least) to 1024 (what
+/// the OCI bundle takes), rounded to a billionth (Docker's NanoCPUs), so it
+/// reads back the same from the JSON it is written to. An error says the range.
+[[nodiscard]] core::Result<double> normalize_cpus(double cpus);
+
 /// Docker's health check: a command in the container, an HTTP GET or a TCP
 /// connection to the container's address.
 struct HealthCheck {
