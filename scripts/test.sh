@@ -79,10 +79,12 @@ fuzz_one() {  # fuzz_one NAME CORPUS: runs one fuzzer; its log says how it went
   local work="$log_dir/corpus-$1" rc=0
   mkdir -p "$work"
   build-fuzz/tests/fuzz/fuzz_"$1" -max_total_time="$BERTH_FUZZ_SECONDS" -max_len=4096 \
-    -artifact_prefix="$log_dir/$1-" "$work" "$2" > "$log_dir/fuzz-$1.log" 2>&1 || rc=$?
+    -artifact_prefix="build-fuzz/crashes/$1-" "$work" "$2" > "$log_dir/fuzz-$1.log" 2>&1 || rc=$?
   echo "$rc" > "$log_dir/fuzz-$1.rc"
 }
 names=()
+# What a fuzzer finds stays after the run (the log directory does not): the input to replay.
+mkdir -p build-fuzz/crashes
 for corpus in tests/fuzz/corpus/*/; do
   name=$(basename "$corpus")
   names+=("$name")
@@ -94,6 +96,9 @@ wait
 for name in "${names[@]}"; do
   if [ "$(cat "$log_dir/fuzz-$name.rc")" != 0 ]; then
     tail -n 40 "$log_dir/fuzz-$name.log" >&2
+    for found in build-fuzz/crashes/"$name"-*; do
+      [ -e "$found" ] && echo "test: the input, kept in $found (base64): $(base64 -w0 "$found")" >&2
+    done
     echo "test: error: fuzz_$name found a failure" >&2
     exit 1
   fi
